@@ -1,0 +1,38 @@
+"""Code lists of Chilean planning shared by several layers (see domain notes)."""
+
+OGUC_USES = (
+    "residencial",
+    "equipamiento científico",
+    "equipamiento comercio",
+    "equipamiento culto y cultura",
+    "equipamiento deporte",
+    "equipamiento educación",
+    "equipamiento esparcimiento",
+    "equipamiento salud",
+    "equipamiento seguridad",
+    "equipamiento servicios",
+    "equipamiento social",
+    "actividad productiva inofensiva",
+    "actividad productiva molesta",
+    "actividad productiva peligrosa",
+    "infraestructura transporte",
+    "infraestructura sanitaria",
+    "infraestructura energética",
+    "espacio público",
+    "área verde",
+)
+"""Land-use classes of the OGUC (art. 2.1.24 ff.) used for permitted/prohibited uses."""
+
+SII_DESTINOS = {
+    "A": "agrícola", "B": "agroindustrial", "C": "comercio", "D": "deporte",
+    "E": "educación", "F": "forestal", "G": "hotel, motel", "H": "habitacional",
+    "I": "industria", "L": "bodega y almacenaje", "M": "minería", "O": "oficina",
+    "P": "administración pública", "Q": "culto", "S": "salud",
+    "T": "transporte y telecomunicaciones", "V": "otros", "W": "sitio eriazo",
+    "Z": "estacionamiento",
+}
+"""SII destino codes of a parcel (from third-party code, not an official SII page)."""
+
+GROUPING_SYSTEMS = ("aislado", "pareado", "continuo")
+
+HAZARD_LEVELS = ("alto", "medio", "bajo")

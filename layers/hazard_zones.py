@@ -1,0 +1,23 @@
+"""Environmental risk: hazard zones (tsunami, flood, landslide, fire, wetland, pollution)."""
+
+from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.codes import HAZARD_LEVELS
+
+HAZARD_TYPES = (
+    "tsunami", "inundación", "remoción en masa", "incendio forestal (interfaz)",
+    "humedal protegido", "contaminación portuaria",
+)
+
+LAYER = VectorLayer(
+    name="hazard_zones",
+    title="Zonas de riesgo ambiental",
+    description="Áreas expuestas a amenazas naturales y ambientales, con su nivel.",
+    theme=Theme.RIESGOS,
+    geometry=GeometryKind.MULTIPOLYGON,
+    fields=(
+        Field("tipo", FieldType.TEXT, "Amenaza", required=True, choices=HAZARD_TYPES,
+              source=("amenaza",)),
+        Field("nivel", FieldType.TEXT, "Nivel", required=True, choices=HAZARD_LEVELS),
+        Field("fuente_estudio", FieldType.TEXT, "Estudio de origen", source=("estudio",)),
+    ),
+)

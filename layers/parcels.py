@@ -1,0 +1,32 @@
+"""Cadastre parcels (predios) with their SII rol, destino and avalúo."""
+
+from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.codes import SII_DESTINOS
+
+T, F, I = FieldType.TEXT, FieldType.FLOAT, FieldType.INTEGER
+
+LAYER = VectorLayer(
+    name="parcels",
+    title="Catastro de predios",
+    description="Predios de la comuna con rol de avalúo SII (manzana-predio), dirección, "
+    "destino, serie, superficies y avalúo fiscal.",
+    theme=Theme.CATASTRO,
+    geometry=GeometryKind.MULTIPOLYGON,
+    fields=(
+        Field("rol", T, "Rol de avalúo", required=True, unique=True, source=("rol_sii",),
+              description="manzana-predio, normalizado a 5+5 dígitos (p. ej. 01999-00054)"),
+        Field("direccion", T, "Dirección", source=("direccion", "dir")),
+        Field("destino", T, "Destino SII", choices=tuple(SII_DESTINOS), source=("dest",)),
+        Field("serie", T, "Serie", choices=("agrícola", "no agrícola")),
+        Field("superficie_terreno", F, "Superficie de terreno", minimum=0, unit="m²",
+              source=("sup_terr", "sup_terreno")),
+        Field("superficie_construida", F, "Superficie construida", minimum=0, unit="m²",
+              source=("sup_const", "sup_construida")),
+        Field("avaluo_terreno", I, "Avalúo fiscal terreno", minimum=0, unit="CLP",
+              source=("av_terreno",)),
+        Field("avaluo_construccion", I, "Avalúo fiscal construcciones", minimum=0,
+              unit="CLP", source=("av_constr",)),
+        Field("avaluo_total", I, "Avalúo fiscal total", minimum=0, unit="CLP",
+              source=("av_total", "avaluo")),
+    ),
+)

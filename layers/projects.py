@@ -1,0 +1,34 @@
+"""Investment projects (cartera de inversión), enough to hold the demo portfolio."""
+
+from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+
+T, I = FieldType.TEXT, FieldType.INTEGER
+
+PROJECT_SECTORS = (
+    "vialidad", "áreas verdes", "salud", "educación", "deporte", "seguridad",
+    "saneamiento y aguas lluvia", "equipamiento comunitario", "vivienda", "borde costero",
+    "puerto y logística",
+)
+STAGES = ("idea", "perfil", "prefactibilidad", "factibilidad", "diseño", "ejecución",
+          "terminado")
+FUNDING_SOURCES = ("FNDR", "FRIL", "PMU", "PMB", "sectorial", "Circular 33", "municipal",
+                   "privado/portuario")
+
+LAYER = VectorLayer(
+    name="projects",
+    title="Proyectos de inversión",
+    description="Cartera de iniciativas de inversión municipales y externas en la comuna.",
+    theme=Theme.INVERSION,
+    geometry=GeometryKind.ANY,
+    fields=(
+        Field("codigo", T, "Código (BIP o municipal)", required=True, unique=True,
+              source=("cod_bip", "codigo_bip")),
+        Field("nombre", T, "Nombre", required=True, source=("nombre_proyecto",)),
+        Field("sector", T, "Sector", required=True, choices=PROJECT_SECTORS),
+        Field("etapa", T, "Etapa", required=True, choices=STAGES),
+        Field("fuente_financiamiento", T, "Fuente de financiamiento", choices=FUNDING_SOURCES,
+              source=("fuente",)),
+        Field("monto_clp", I, "Monto total", minimum=0, unit="CLP", source=("monto",)),
+        Field("anio", I, "Año", minimum=1990, maximum=2100, source=("año", "ano")),
+    ),
+)
