@@ -7,6 +7,7 @@ the API schema and the map legend.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -67,6 +68,9 @@ class Field:
     maximum: float | None = None
     unit: str | None = None
     description: str = ""
+    normalize: Callable[[str], str | None] | None = None
+    """Canonical form of a value, or None when the value is not valid."""
+    normalize_hint: str | None = None
 
     def source_names(self) -> tuple[str, ...]:
         return (self.name, *self.source)

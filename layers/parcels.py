@@ -1,9 +1,26 @@
 """Cadastre parcels (predios) with their SII rol, destino and avalúo."""
 
+import re
+
 from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
 from layers.codes import SII_DESTINOS
 
 T, F, I = FieldType.TEXT, FieldType.FLOAT, FieldType.INTEGER
+
+_ROL = re.compile(r"^\s*(\d{1,5})\s*[-/ ]\s*(\d{1,5})\s*$")
+
+
+def normalize_rol(text: str) -> str | None:
+    """SII rol «manzana-predio» with 1-5 digits each, as ``MMMMM-PPPPP``; None if invalid.
+
+    >>> normalize_rol("1999-54")
+    '01999-00054'
+    """
+    match = _ROL.match(text)
+    if not match:
+        return None
+    return f"{int(match[1]):05d}-{int(match[2]):05d}"
+
 
 LAYER = VectorLayer(
     name="parcels",
@@ -14,7 +31,9 @@ LAYER = VectorLayer(
     geometry=GeometryKind.MULTIPOLYGON,
     fields=(
         Field("rol", T, "Rol de avalúo", required=True, unique=True, source=("rol_sii",),
-              description="manzana-predio, normalizado a 5+5 dígitos (p. ej. 01999-00054)"),
+              description="manzana-predio, normalizado a 5+5 dígitos (p. ej. 01999-00054)",
+              normalize=normalize_rol,
+              normalize_hint="rol no válido (formato manzana-predio, p. ej. 1999-54)"),
         Field("direccion", T, "Dirección", source=("direccion", "dir")),
         Field("destino", T, "Destino SII", choices=tuple(SII_DESTINOS), source=("dest",)),
         Field("serie", T, "Serie", choices=("agrícola", "no agrícola")),

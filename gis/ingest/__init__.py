@@ -1,0 +1,249 @@
+"""Ingestion: a file in data/raw (or anywhere) → checks → data/processed → PostGIS.
+
+>>> from gis.ingest import ingest, IngestOptions            # doctest: +SKIP
+>>> report = ingest(settings, "zoning", "data/raw/prc/zonificacion_prc.shp")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import shapely
+
+from gis.crs import (
+    area_of_interest_storage,
+    crs_label,
+    parse_crs,
+    transformation_description,
+)
+from gis.database import connect
+from gis.ingest.attributes import convert_field, resolve_mapping
+from gis.ingest.geometry import OUTSIDE_REASON, check_geometries
+from gis.ingest.load import Provenance, StagedLoad, lock_layer
+from gis.ingest.processed import ProcessedWriter
+from gis.ingest.report import IngestError, IngestReport
+from gis.ingest.sources import GEOMETRY_COLUMN, VectorSource, file_sha256, open_vector
+from gis.schema import SQL_TYPES
+from gis.settings import Settings
+from layers import STORAGE_SRID, get_layer
+from layers.base import FieldType, GeometryKind, RasterLayer, VectorLayer
+
+__all__ = ["IngestError", "IngestOptions", "IngestReport", "ingest"]
+
+Progress = Callable[[int], None]
+ARROW_TYPES = {
+    FieldType.TEXT: pa.string(), FieldType.INTEGER: pa.int64(),
+    FieldType.FLOAT: pa.float64(), FieldType.DATE: pa.date32(),
+    FieldType.BOOLEAN: pa.bool_(), FieldType.TEXT_LIST: pa.list_(pa.string()),
+}
+assert set(ARROW_TYPES) == set(SQL_TYPES)
+
+
+@dataclass
+class IngestOptions:
+    crs: str | None = None
+    """CRS of the file when it declares none (or declares a wrong one)."""
+    mapping: dict[str, str] = field(default_factory=dict)
+    """Layer field → source column, over the declared aliases."""
+    encoding: str | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+    """Load the valid features and report the rest, instead of refusing the file."""
+    fuente: str | None = None
+    licencia: str | None = None
+    demo: bool | None = None
+
+
+def ingest(settings: Settings, layer_name: str, path: str | Path,
+           options: IngestOptions | None = None, progress: Progress | None = None,
+           ) -> IngestReport:
+    """Check ``path`` and load it as a new version of ``layer_name``.
+
+    Raises :class:`IngestError` (nothing written) when the file cannot be loaded as a whole,
+    or when any feature is rejected and ``options.skip_invalid`` is false.
+    """
+    options = options or IngestOptions()
+    layer = get_layer(layer_name)
+    path = Path(path)
+    if isinstance(layer, RasterLayer):
+        from gis.ingest.raster import ingest_raster
+
+        return ingest_raster(settings, layer, path, options)
+    source = open_vector(path, encoding=options.encoding)
+    report = IngestReport(layer=layer.name, source_file=str(path), row_label=source.row_label,
+                          dry_run=options.dry_run)
+    src_crs = _source_crs(source, options, report)
+    report.source_crs = crs_label(src_crs)
+    report.transformation = transformation_description(src_crs, settings.area_of_interest)
+    mapping = resolve_mapping(layer, source.columns, options.mapping, report)
+    run = _Run(settings, layer, source, src_crs, mapping, report, options, progress)
+    if options.dry_run:
+        run.process(sink=None)
+        return report
+    provenance = Provenance(
+        loaded_by=settings.user or getpass.getuser(), source_file=str(path.resolve()),
+        source_sha256=file_sha256(path), source_crs=report.source_crs,
+        fuente=options.fuente or layer.provenance.source,
+        licencia=options.licencia or layer.provenance.licence,
+        demo=layer.provenance.demo if options.demo is None else options.demo,
+        processed_file=None, report={},
+    )
+    with connect(settings) as conn:
+        version = lock_layer(conn, layer.name)
+        writer = ProcessedWriter(settings.processed_dir / layer.name / f"v{version}.parquet",
+                                 _geoparquet_types(layer))
+        staged = StagedLoad(conn, layer, version)
+        try:
+            run.process(sink=(staged, writer))
+            writer.close()
+            report.version = version
+            report.processed_file = str(writer.final_path)
+            provenance.processed_file = report.processed_file
+            provenance.report = report.as_json()
+            staged.finish(provenance)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            writer.discard()
+            raise
+    writer.commit()
+    return report
+
+
+def _source_crs(source: VectorSource, options: IngestOptions, report: IngestReport):  # type: ignore[no-untyped-def]
+    if options.crs:
+        crs = parse_crs(options.crs)
+        if source.crs is not None and not source.crs.equals(crs):
+            report.warnings.append(
+                f"El archivo declara {crs_label(source.crs)}; se usa {crs_label(crs)} "
+                "como se indicó con --crs.")
+        return crs
+    if source.crs is None:
+        raise IngestError(
+            f"«{source.path.name}» no declara su sistema de coordenadas.",
+            hint="Indíquelo con --crs, por ejemplo --crs EPSG:4326 para longitud/latitud "
+            "WGS 84 o --crs EPSG:24879 para PSAD56 / UTM 19S (un datum equivocado desplaza "
+            "los datos cientos de metros).",
+        )
+    return source.crs
+
+
+@dataclass
+class _Run:
+    settings: Settings
+    layer: VectorLayer
+    source: VectorSource
+    src_crs: object
+    mapping: dict[str, str]
+    report: IngestReport
+    options: IngestOptions
+    progress: Progress | None
+
+    def process(self, sink: tuple[StagedLoad, ProcessedWriter] | None) -> None:
+        work_area = area_of_interest_storage(self.settings.area_of_interest)
+        seen = {f.name: set() for f in self.layer.fields if f.unique}  # type: ignore[var-annotated]
+        offset, outside_km = 0, []
+        for batch in self.source.batches(self.settings.ingest_batch_size):
+            n = batch.num_rows
+            rows = np.arange(offset, offset + n) + self.source.row_offset
+            offset += n
+            columns, bad = self._attributes(batch, rows, seen)
+            result = check_geometries(
+                batch.column(GEOMETRY_COLUMN).to_numpy(zero_copy_only=False),
+                self.layer.geometry, self.src_crs, self.settings.area_of_interest,  # type: ignore[arg-type]
+                work_area)
+            for reason, mask in result.rejected.items():
+                self.report.reject("geometría", reason, rows[mask])
+                bad |= mask
+            for reason, mask in result.repaired.items():
+                self.report.repair("geometría", reason, rows[mask])
+            if result.outside_km is not None:
+                outside_km.append(result.outside_km)
+            self.report.features_read += n
+            if sink is not None and (self.options.skip_invalid or not self.report.errors):
+                self._write(sink, columns, result.geoms, ~bad)
+            if self.progress:
+                self.progress(n)
+        self._conclude(outside_km)
+
+    def _attributes(self, batch: pa.RecordBatch, rows: np.ndarray,
+                    seen: dict[str, set]) -> tuple[dict[str, pa.Array], np.ndarray]:  # type: ignore[type-arg]
+        n = batch.num_rows
+        bad = np.zeros(n, bool)
+        columns: dict[str, pa.Array] = {}
+        for fld in self.layer.fields:
+            column = self.mapping.get(fld.name)
+            if column is None:
+                columns[fld.name] = pa.nulls(n, ARROW_TYPES[fld.type])
+                continue
+            where = (f"campo «{fld.name}»" if column == fld.name
+                     else f"campo «{fld.name}» (columna «{column}»)")
+            converted, *problems = convert_field(fld, batch.column(column))
+            columns[fld.name] = converted.values
+            for p in problems:
+                self.report.reject(where, p.reason, rows[p.bad])
+                bad |= p.bad
+            if fld.unique:
+                dup = _duplicates(converted.values.to_pylist(), seen[fld.name])
+                if dup.any():
+                    self.report.reject(where, "valor repetido (debe ser único)", rows[dup])
+                    bad |= dup
+        return columns, bad
+
+    def _write(self, sink: tuple[StagedLoad, ProcessedWriter], columns: dict[str, pa.Array],
+               geoms: np.ndarray, keep: np.ndarray) -> None:
+        staged, writer = sink
+        if not keep.all():
+            mask = pa.array(keep)
+            columns = {k: v.filter(mask) for k, v in columns.items()}
+            geoms = geoms[keep]
+        if not len(geoms):
+            return
+        ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_SRID), hex=True,
+                              include_srid=True)
+        staged.write(columns, pa.array(ewkb, pa.string()))
+        writer.write(columns, pa.array(shapely.to_wkb(geoms), pa.binary()),
+                     shapely.bounds(geoms))
+        self.report.features_loaded += len(geoms)
+
+    def _conclude(self, outside_km: list[float]) -> None:
+        report = self.report
+        outside = next((g for g in report.errors if g.reason == OUTSIDE_REASON), None)
+        if outside is not None and outside.count == report.features_read:
+            raise IngestError(
+                f"Todas las entidades quedan fuera del área de trabajo, a {min(outside_km):.1f} "
+                f"km o más, interpretadas en {report.source_crs}.",
+                report,
+                hint="El sistema de coordenadas del archivo parece equivocado: revise el .prj "
+                "o indique el correcto con --crs.",
+            )
+        if report.errors and not self.options.skip_invalid and not self.options.dry_run:
+            raise IngestError(
+                f"Se rechazaron {report.rejected_count} de {report.features_read} entidades; "
+                "no se cargó nada.",
+                report,
+                hint="Corrija el archivo, o use --omitir-invalidas para cargar solo las válidas.",
+            )
+        if report.features_read and report.rejected_count == report.features_read:
+            raise IngestError("Ninguna entidad del archivo es válida; no se cargó nada.", report)
+
+
+def _duplicates(values: list, seen: set) -> np.ndarray:  # type: ignore[type-arg]
+    dup = np.zeros(len(values), bool)
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if v in seen:
+            dup[i] = True
+        else:
+            seen.add(v)
+    return dup
+
+
+def _geoparquet_types(layer: VectorLayer) -> list[str]:
+    return [] if layer.geometry is GeometryKind.ANY else [layer.geometry.value]

@@ -1,0 +1,164 @@
+"""Loading a new version of a layer into PostGIS in one transaction.
+
+The rows are copied (COPY, CSV) into ``staging.<layer>_v<N>``, indexed, then swapped with
+``layers.<layer>``: the version in force moves to ``history.<layer>_v<N-1>``. Everything
+happens in one transaction, so a failed or killed load leaves the previous version as it
+was, and readers see either the old or the new table, never a mix.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from gis.schema import HISTORY_SCHEMA, LAYERS_SCHEMA, STAGING_SCHEMA, layer_table
+from layers.base import FieldType, VectorLayer
+
+CHANGE_CHANNEL = "secplac_layer_changed"
+"""NOTIFY channel told the name of every layer that got a new version."""
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass
+class Provenance:
+    loaded_by: str
+    source_file: str
+    source_sha256: str
+    source_crs: str | None
+    fuente: str
+    licencia: str
+    demo: bool
+    processed_file: str | None
+    report: dict[str, Any]
+
+
+def lock_layer(conn: psycopg.Connection, layer: str) -> int:
+    """Serialise loads of ``layer`` (until the transaction ends); the next version number."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('secplac.layer.' || %s))", (layer,))
+    row = conn.execute(
+        "SELECT coalesce(max(version), 0) + 1 FROM catalog.layer_versions WHERE layer = %s",
+        (layer,),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+class StagedLoad:
+    """A new version of a vector layer being copied in, inside the caller's transaction."""
+
+    def __init__(self, conn: psycopg.Connection, layer: VectorLayer, version: int) -> None:
+        self.conn, self.layer, self.version = conn, layer, version
+        self.table = layer_table(layer, sa.MetaData(), schema=STAGING_SCHEMA,
+                                 name=f"{layer.name}_v{version}")
+        ddl = str(CreateTable(self.table, include_foreign_key_constraints=[]).compile(
+            dialect=_DIALECT))
+        conn.execute(ddl)  # type: ignore[arg-type]  # identifiers from the registry only
+        self.columns = [f.name for f in layer.fields] + ["geom"]
+        copy_sql = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT csv, NULL '')").format(
+            sql.Identifier(STAGING_SCHEMA), sql.Identifier(self.table.name),
+            sql.SQL(", ").join(sql.Identifier(c) for c in self.columns),
+        )
+        self._cursor = conn.cursor()
+        self._copy_cm = self._cursor.copy(copy_sql)
+        self._copy = self._copy_cm.__enter__()
+        self.rows = 0
+
+    def write(self, columns: dict[str, pa.Array], ewkb_hex: pa.Array) -> None:
+        """Append rows: typed field arrays (by field name) and hex EWKB geometries."""
+        arrays = [_csv_ready(columns[f.name], f.type) for f in self.layer.fields]
+        table = pa.Table.from_arrays([*arrays, ewkb_hex], names=self.columns)
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+        self._copy.write(buf.getbuffer())
+        self.rows += table.num_rows
+
+    def abort(self) -> None:
+        self._copy_cm.__exit__(RuntimeError, RuntimeError("load aborted"), None)
+
+    def finish(self, provenance: Provenance) -> None:
+        """Index, swap with the version in force and record the version in the catalog."""
+        self._copy_cm.__exit__(None, None, None)
+        for index in self.table.indexes:
+            self.conn.execute(str(CreateIndex(index).compile(dialect=_DIALECT)))  # type: ignore[arg-type]
+        self._swap()
+        record_version(self.conn, self.layer.name, self.version, "vector",
+                       f"{LAYERS_SCHEMA}.{self.layer.name}", provenance,
+                       feature_count=self.rows, extent_from=self.layer.name)
+
+    def _swap(self) -> None:
+        name = self.layer.name
+        live = sql.Identifier(LAYERS_SCHEMA, name)
+        self.conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(live))
+        previous = self.version - 1
+        has_rows = self.conn.execute(
+            sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(live)).fetchone()
+        if previous > 0 or (has_rows and has_rows[0]):
+            archived = f"{name}_v{previous}"
+            self.conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                live, sql.Identifier(HISTORY_SCHEMA)))
+            self.conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                sql.Identifier(HISTORY_SCHEMA, name), sql.Identifier(archived)))
+            self.conn.execute(
+                "UPDATE catalog.layer_versions SET valid_to = now(), data_location = %s "
+                "WHERE layer = %s AND version = %s",
+                (f"{HISTORY_SCHEMA}.{archived}", name, previous))
+        else:
+            self.conn.execute(sql.SQL("DROP TABLE {}").format(live))
+        self.conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+            sql.Identifier(STAGING_SCHEMA, self.table.name), sql.Identifier(LAYERS_SCHEMA)))
+        self.conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+            sql.Identifier(LAYERS_SCHEMA, self.table.name), sql.Identifier(name)))
+
+
+def record_version(conn: psycopg.Connection, layer: str, version: int, kind: str,
+                   data_location: str, p: Provenance, *, feature_count: int,
+                   extent_from: str | None = None, extent_wkb: bytes | None = None) -> None:
+    """Insert the catalog row of a new version, close the previous one, and notify."""
+    if extent_from is not None:
+        extent = sql.SQL("(SELECT ST_Envelope(ST_SetSRID(ST_Extent(geom)::geometry, 32719)) "
+                         "FROM {})").format(sql.Identifier(LAYERS_SCHEMA, extent_from))
+        params: tuple[Any, ...] = ()
+    else:
+        extent = sql.SQL("ST_SetSRID(ST_GeomFromWKB(%s), 32719)")
+        params = (extent_wkb,)
+    conn.execute(
+        "UPDATE catalog.layer_versions SET valid_to = now() "
+        "WHERE layer = %s AND version < %s AND valid_to IS NULL", (layer, version))
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO catalog.layer_versions (layer, version, kind, loaded_by, "
+            "source_file, source_sha256, source_crs, storage_crs, feature_count, extent, "
+            "fuente, licencia, demo, data_location, processed_file, report) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, 'EPSG:32719', %s, {}, %s, %s, %s, %s, %s, %s)"
+        ).format(extent),
+        (layer, version, kind, p.loaded_by, p.source_file, p.source_sha256, p.source_crs,
+         feature_count, *params, p.fuente, p.licencia, p.demo, data_location,
+         p.processed_file, Jsonb(p.report)),
+    )
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANGE_CHANNEL, layer))
+
+
+def _csv_ready(arr: pa.Array, ftype: FieldType) -> pa.Array:
+    """Values as COPY (CSV) reads them: lists become PostgreSQL array literals."""
+    if ftype is not FieldType.TEXT_LIST:
+        return arr
+    flat = pc.list_flatten(arr)
+    quoted = pc.binary_join_element_wise(
+        '"', pc.replace_substring(pc.replace_substring(flat, "\\", "\\\\"), '"', '\\"'),
+        '"', "")
+    offsets = pc.subtract(arr.offsets, arr.offsets[0])
+    rebuilt = pa.ListArray.from_arrays(offsets, quoted, mask=pc.is_null(arr))
+    joined = pc.binary_join(rebuilt, ",")
+    return pc.binary_join_element_wise("{", joined, "}", "")
