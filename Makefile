@@ -1,0 +1,40 @@
+# SECPLAC San Antonio — territorial planning platform.
+#   make run    install what is missing, start PostGIS, load the data, serve on :8000
+#   make test   the same set-up, then the whole suite on a throwaway PostGIS
+#   make bench  benchmarks (JSON results in bench/results/)
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: setup system python run test bench lint notebooks clean-db
+
+setup: system python
+
+system:
+	@bash scripts/install-system.sh
+
+python: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+run: setup
+	@$(VENV)/bin/secplac run
+
+test: setup
+	@$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	@$(PY) -m bench
+
+lint: setup
+	@$(VENV)/bin/ruff check gis api layers tests bench
+	@$(VENV)/bin/mypy gis api layers
+
+clean-db:
+	@$(VENV)/bin/secplac db down || true
+	rm -rf var/postgres
