@@ -127,8 +127,11 @@ def record_version(conn: psycopg.Connection, layer: str, version: int, kind: str
                    extent_from: str | None = None, extent_wkb: bytes | None = None) -> None:
     """Insert the catalog row of a new version, close the previous one, and notify."""
     if extent_from is not None:
-        extent = sql.SQL("(SELECT ST_Envelope(ST_SetSRID(ST_Extent(geom)::geometry, 32719)) "
-                         "FROM {})").format(sql.Identifier(LAYERS_SCHEMA, extent_from))
+        # ST_MakeEnvelope keeps a polygon even for a single point.
+        extent = sql.SQL(
+            "(SELECT ST_MakeEnvelope(ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), 32719) "
+            "FROM (SELECT ST_Extent(geom) AS e FROM {}) AS s)"
+        ).format(sql.Identifier(LAYERS_SCHEMA, extent_from))
         params: tuple[Any, ...] = ()
     else:
         extent = sql.SQL("ST_SetSRID(ST_GeomFromWKB(%s), 32719)")
