@@ -21,6 +21,8 @@ PSAD56_UTM = 24879
 CUT = "05601"
 """Código Único Territorial of the comuna of San Antonio."""
 PRC_INSTRUMENT = "PRC San Antonio 2006 (D.A. 2.906)"
+FILE_DATE = "2024-01-01T00:00:00.000Z"
+"""Timestamp written into file metadata, so that the same seed gives identical bytes."""
 
 
 def rng(seed: int, stream: str) -> np.random.Generator:
@@ -119,7 +121,7 @@ def wiggle_line(points: np.ndarray, gen: np.random.Generator, step: float,
     tangent = np.gradient(pts, axis=0)
     normal = np.column_stack([-tangent[:, 1], tangent[:, 0]])
     normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
-    noise = np.convolve(gen.normal(0, 1, n + 9), np.ones(10) / 10, mode="valid")[: n + 1]
+    noise = np.convolve(gen.normal(0, 1, n + 10), np.ones(10) / 10, mode="valid")
     noise *= amplitude / (np.abs(noise).max() + 1e-12)
     noise *= np.sin(np.linspace(0, np.pi, n + 1)) ** 0.5  # keep the end points fixed
     return pts + normal * noise[:, None]
@@ -129,12 +131,24 @@ def wiggle_line(points: np.ndarray, gen: np.random.Generator, step: float,
 
 
 def write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str,
-               spatial_index: bool = True) -> Path:
-    """Write a GeoPackage layer (replacing the file) with pyogrio's Arrow path."""
+               spatial_index: bool = False) -> Path:
+    """Write a GeoPackage layer (replacing the file) with pyogrio's Arrow path.
+
+    No spatial index by default, and an SQLite page size suited to the row count (small
+    pages for small layers), to keep the committed files small; a fixed timestamp keeps
+    the bytes reproducible.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", use_arrow=True,
-                            layer_options={"SPATIAL_INDEX": "YES" if spatial_index else "NO"})
+    page = 1024 if len(gdf) < 1_000 else 2048 if len(gdf) < 10_000 else 8192
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_PRAGMA": f"page_size={page}",
+                                     "OGR_CURRENT_DATE": FILE_DATE})
+    try:
+        pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", use_arrow=True,
+                                layer_options={"SPATIAL_INDEX":
+                                               "YES" if spatial_index else "NO"})
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_PRAGMA": None, "OGR_CURRENT_DATE": None})
     return path
 
 

@@ -38,10 +38,12 @@ class Geography:
 
     @property
     def mouth(self) -> shapely.Point:
+        """The river mouth (first point of the course)."""
         return shapely.Point(self.maipo.coords[0])
 
     @property
     def water(self) -> shapely.Geometry:
+        """Ocean and channel."""
         return shapely.union(self.ocean, self.channel)
 
 

@@ -4,13 +4,14 @@ hand slivers to their neighbours, so that the parts never overlap and cover the 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
 
 from gis.demo.common import polygonal
 
-Labelled = list[tuple[Hashable, shapely.Geometry]]
+Labelled = list[tuple[Any, shapely.Geometry]]
 
 
 def carve(region: shapely.Geometry, shapes: Sequence[tuple[Hashable, shapely.Geometry]],
@@ -59,8 +60,8 @@ def _thin(parts: np.ndarray, min_area: float, min_width: float) -> np.ndarray:
     return (area < min_area) | (width < min_width)
 
 
-def absorb_slivers(pieces: Labelled, min_area: float, min_width: float = 0.0,
-                   orphan_label: Hashable = None) -> Labelled:
+def absorb_slivers(pieces: Sequence[tuple[Any, shapely.Geometry]], min_area: float,
+                   min_width: float = 0.0, orphan_label: Hashable = None) -> Labelled:
     """Give every small or thin part (and every part labelled ``orphan_label``) to the
     neighbour with which it shares the longest boundary; merge parts by label.
 
@@ -80,12 +81,13 @@ def absorb_slivers(pieces: Labelled, min_area: float, min_width: float = 0.0,
     list of (label, geometry)
         One entry per surviving label, in first-appearance order.
     """
-    labels, parts = [], []
+    labels: list[Any] = []
+    found: list[shapely.Geometry] = []
     for label, geom in pieces:
         for p in shapely.get_parts(geom):
             labels.append(label)
-            parts.append(p)
-    parts = np.array(parts, dtype=object)
+            found.append(p)
+    parts = np.array(found, dtype=object)
     owner = np.array(range(len(parts)))
     small = _thin(parts, min_area, min_width)
     small |= np.array([lab == orphan_label for lab in labels])

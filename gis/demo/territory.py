@@ -48,6 +48,7 @@ class RealInputs:
 
     @property
     def province(self) -> shapely.Geometry:
+        """Union of the 6 comunas, EPSG:32719."""
         return shapely.union_all(self.comunas.geometry.values)
 
 
@@ -209,10 +210,10 @@ def planning_sectors(inputs: RealInputs, limit: shapely.Geometry,
     cells = voronoi_split(rural_area, seeds)
     rural = absorb_slivers(list(zip(RURAL_SECTORS, cells, strict=True)), min_area=200_000,
                            min_width=40)
-    rows = []
+    rows: list[tuple[str, str, str, str | None, shapely.Geometry]] = []
     for i, (name, geom) in enumerate(urban, start=1):
-        rows.append((f"U-{i:02d}", name, "urbana", "; ".join(groups[name]), geom))
+        rows.append((f"U-{i:02d}", str(name), "urbana", "; ".join(groups[str(name)]), geom))
     for i, (name, geom) in enumerate(rural, start=1):
-        rows.append((f"R-{i:02d}", name, "rural", None, geom))
+        rows.append((f"R-{i:02d}", str(name), "rural", None, geom))
     cols = ["cod_sector", "sector", "tipo", "zonas", "geometry"]
     return gpd.GeoDataFrame(rows, columns=cols, geometry="geometry", crs=UTM)

@@ -108,6 +108,7 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
             staged.finish(provenance)
             conn.commit()
         except BaseException:
+            staged.abort()
             conn.rollback()
             writer.discard()
             raise

@@ -73,6 +73,7 @@ class StagedLoad:
         self._cursor = conn.cursor()
         self._copy_cm = self._cursor.copy(copy_sql)
         self._copy = self._copy_cm.__enter__()
+        self._copy_open = True
         self.rows = 0
 
     def write(self, columns: dict[str, pa.Array], ewkb_hex: pa.Array) -> None:
@@ -85,10 +86,18 @@ class StagedLoad:
         self.rows += table.num_rows
 
     def abort(self) -> None:
-        self._copy_cm.__exit__(RuntimeError, RuntimeError("load aborted"), None)
+        """End an unfinished COPY so that the transaction can be rolled back."""
+        if self._copy_open:
+            self._copy_open = False
+            error = RuntimeError("load aborted")
+            try:
+                self._copy_cm.__exit__(type(error), error, None)
+            except psycopg.Error:
+                pass
 
     def finish(self, provenance: Provenance) -> None:
         """Index, swap with the version in force and record the version in the catalog."""
+        self._copy_open = False
         self._copy_cm.__exit__(None, None, None)
         for index in self.table.indexes:
             self.conn.execute(str(CreateIndex(index).compile(dialect=_DIALECT)))  # type: ignore[arg-type]
