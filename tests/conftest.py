@@ -55,3 +55,16 @@ def settings(base_settings: Settings, tmp_path: Path) -> Settings:
 def query(settings: Settings, sql: str, params: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
     with psycopg.connect(settings.database_url) as conn:
         return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def demo_raw() -> Path:
+    """The demo raw files (the generated cadastre is not committed: made here if missing)."""
+    from gis.demo.load import missing_demo_files
+
+    settings = Settings(raw_dir=RAW)
+    if missing_demo_files(settings):
+        from gis.demo import generate
+
+        generate(RAW)
+    return RAW

@@ -95,6 +95,7 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
     )
     with connect(settings) as conn:
         version = lock_layer(conn, layer.name)
+        _remove_leftovers(settings.processed_dir / layer.name, report)
         writer = ProcessedWriter(settings.processed_dir / layer.name / f"v{version}.parquet",
                                  _geoparquet_types(layer))
         staged = StagedLoad(conn, layer, version)
@@ -114,6 +115,13 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
             raise
     writer.commit()
     return report
+
+
+def _remove_leftovers(folder: Path, report: IngestReport) -> None:
+    """Partial files of an interrupted earlier load (we hold the layer's lock: not in use)."""
+    for partial in folder.glob("*.partial"):
+        partial.unlink(missing_ok=True)
+        report.warnings.append(f"Se eliminó {partial.name}, resto de una carga interrumpida.")
 
 
 def _source_crs(source: VectorSource, options: IngestOptions, report: IngestReport):  # type: ignore[no-untyped-def]
