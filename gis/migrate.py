@@ -9,12 +9,37 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from geoalchemy2 import alembic_helpers
 
 from gis.database import sqlalchemy_url
-from gis.schema import CATALOG_SCHEMA
+from gis.schema import CATALOG_SCHEMA, MANAGED_SCHEMAS
 from gis.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+    if type_ == "schema":
+        return name in MANAGED_SCHEMAS
+    return True
+
+
+def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    if type_ == "table" and reflected and compare_to is None:
+        return False  # tables we do not declare (e.g. made by hand) are left alone
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def comparison_options() -> dict[str, object]:
+    """How Alembic compares the database with ``gis.schema`` (env.py and the drift test)."""
+    return {
+        "include_schemas": True,
+        "include_name": _include_name,
+        "include_object": _include_object,
+        "version_table_schema": CATALOG_SCHEMA,
+        "process_revision_directives": alembic_helpers.writer,
+        "render_item": alembic_helpers.render_item,
+    }
 
 
 def alembic_config(settings: Settings) -> Config:

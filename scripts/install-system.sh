@@ -16,7 +16,7 @@ pg_with_postgis() {
 }
 
 if ! pg_with_postgis; then
-  need+=(postgresql postgis)
+  need+=(postgresql postgresql-postgis)
 fi
 have_cmd psql || need+=(postgresql-client)
 have_cmd ogr2ogr || need+=(gdal-bin)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from gis.schema import HISTORY_SCHEMA, LAYERS_SCHEMA, STAGING_SCHEMA, layer_table
 from layers.base import FieldType, VectorLayer
@@ -65,6 +65,9 @@ class StagedLoad:
         ddl = str(CreateTable(self.table, include_foreign_key_constraints=[]).compile(
             dialect=_DIALECT))
         conn.execute(ddl)  # type: ignore[arg-type]  # identifiers from the registry only
+        for comment in [SetTableComment(self.table), *(
+                SetColumnComment(c) for c in self.table.columns if c.comment)]:
+            conn.execute(str(comment.compile(dialect=_DIALECT)))  # type: ignore[arg-type]
         self.columns = [f.name for f in layer.fields] + ["geom"]
         copy_sql = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT csv, NULL '')").format(
             sql.Identifier(STAGING_SCHEMA), sql.Identifier(self.table.name),
