@@ -8,9 +8,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: setup system python run test bench lint notebooks clean-db
+.PHONY: setup system python frontend run test bench lint notebooks clean-db
 
-setup: system python
+setup: system python frontend
 
 system:
 	@bash scripts/install-system.sh
@@ -21,6 +21,13 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+
+# Front-end packages from the npm registry, served locally by the API (no CDN).
+frontend: node_modules/.installed-stamp
+
+node_modules/.installed-stamp: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 run: setup
 	@$(VENV)/bin/secplac run

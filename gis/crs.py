@@ -6,12 +6,12 @@ from functools import lru_cache
 
 import shapely
 from pyproj import CRS, Transformer
-from pyproj.transformer import TransformerGroup
 from pyproj.aoi import AreaOfInterest
 from pyproj.exceptions import CRSError
+from pyproj.transformer import TransformerGroup
 
 from gis.errors import PlatformError
-from layers import STORAGE_SRID
+from layers.base import STORAGE_SRID
 
 STORAGE_CRS = CRS.from_epsg(STORAGE_SRID)
 

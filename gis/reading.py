@@ -13,8 +13,8 @@ from pyproj.transformer import Transformer
 from gis.crs import STORAGE_CRS, parse_crs
 from gis.database import create_engine
 from gis.errors import NotFoundError, PlatformError
-from gis.settings import Settings
 from gis.schema import HISTORY_SCHEMA, LAYERS_SCHEMA
+from gis.settings import Settings
 from layers import get_layer
 from layers.base import FieldType, VectorLayer
 

@@ -3,6 +3,7 @@
 Identifiers that reach SQL (table names, column names) come only from here.
 """
 
+from gis.errors import NotFoundError
 from layers import (
     census_zones,
     comunas,
@@ -18,7 +19,6 @@ from layers import (
     urban_limit,
     zoning,
 )
-from gis.errors import NotFoundError
 from layers.base import STORAGE_SRID, Layer, RasterLayer, VectorLayer
 
 REGISTRY: dict[str, Layer] = {

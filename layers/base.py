@@ -77,6 +77,50 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Category:
+    """One value of a styled field, with its Spanish legend label and its colour."""
+
+    value: str
+    label: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a vector layer is drawn on every map (MapLibre, folium) and shown in its legend.
+
+    ``by`` names the field whose value picks the colour among ``categories``; features
+    with another value take ``color``. ``min_zoom`` hides dense layers at small scales.
+    """
+
+    color: str
+    by: str | None = None
+    categories: tuple[Category, ...] = ()
+    fill_opacity: float = 0.55
+    outline: str | None = None
+    line_width: float = 1.5
+    dashed: bool = False
+    min_zoom: int = 0
+    label: str | None = None
+    """Field that names a feature (popup title, search result)."""
+
+
+def categories(pairs: dict[str, str], labels: dict[str, str] | None = None,
+               ) -> tuple[Category, ...]:
+    """Categories from ``{value: colour}``; labels default to the value itself."""
+    return tuple(Category(v, (labels or {}).get(v, v[:1].upper() + v[1:]), c)
+                 for v, c in pairs.items())
+
+
+@dataclass(frozen=True)
+class ColorStop:
+    """A raster colour ramp stop: values at or above ``value`` (until the next) blend here."""
+
+    value: float
+    color: str
+
+
+@dataclass(frozen=True)
 class Provenance:
     """Default attribution of a layer's data, recorded with every load unless overridden."""
 
@@ -110,7 +154,10 @@ class VectorLayer:
     theme: Theme
     geometry: GeometryKind
     fields: tuple[Field, ...]
+    style: Style
     provenance: Provenance = DEMO
+    search: tuple[str, ...] = ()
+    """Text fields a planner can search by (rol, dirección, código, nombre)."""
     kind: str = field(default="vector", init=False)
 
     def __post_init__(self) -> None:
@@ -119,6 +166,9 @@ class VectorLayer:
             raise ValueError(f"layer {self.name}: duplicate field names")
         if any(n in ("fid", "geom") for n in names):
             raise ValueError(f"layer {self.name}: 'fid' and 'geom' are reserved")
+        for ref in (self.style.by, self.style.label, *self.search):
+            if ref is not None and ref not in names:
+                raise ValueError(f"layer {self.name}: style/search names unknown field {ref}")
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -137,6 +187,8 @@ class RasterLayer:
     theme: Theme
     unit: str
     band_title: str
+    ramp: tuple[ColorStop, ...]
+    """Colour ramp of the rendered tiles and the legend, lowest value first."""
     provenance: Provenance = DEMO
     nodata: float = -9999.0
     kind: str = field(default="raster", init=False)

@@ -1,6 +1,6 @@
 """The 26 census zones (zonas censales) of San Antonio with Censo 2017 population (real)."""
 
-from layers.base import CHILEMAPAS, Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import CHILEMAPAS, Field, FieldType, GeometryKind, Style, Theme, VectorLayer
 
 T, I = FieldType.TEXT, FieldType.INTEGER
 
@@ -12,6 +12,9 @@ LAYER = VectorLayer(
     theme=Theme.TERRITORIO,
     geometry=GeometryKind.MULTIPOLYGON,
     provenance=CHILEMAPAS,
+    style=Style(color="#b39ddb", outline="#5e35b1", fill_opacity=0.1, line_width=1,
+                label="geocodigo"),
+    search=("geocodigo",),
     fields=(
         Field("geocodigo", T, "Geocódigo", required=True, unique=True),
         Field("codigo_comuna", T, "Código comuna (CUT)", required=True),

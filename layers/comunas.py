@@ -1,6 +1,6 @@
 """Comunas of the Provincia de San Antonio with their Censo 2017 population (real data)."""
 
-from layers.base import CHILEMAPAS, Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import CHILEMAPAS, Field, FieldType, GeometryKind, Style, Theme, VectorLayer
 
 T, I = FieldType.TEXT, FieldType.INTEGER
 
@@ -12,6 +12,9 @@ LAYER = VectorLayer(
     theme=Theme.TERRITORIO,
     geometry=GeometryKind.MULTIPOLYGON,
     provenance=CHILEMAPAS,
+    style=Style(color="#f7f4ee", outline="#424242", fill_opacity=0.35, line_width=2,
+                label="nombre"),
+    search=("nombre",),
     fields=(
         Field("codigo_comuna", T, "Código comuna (CUT)", required=True, unique=True,
               source=("cut", "codigo")),

@@ -1,6 +1,6 @@
 """Current land use (uso de suelo actual) of each area of the comuna."""
 
-from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import Field, FieldType, GeometryKind, Style, Theme, VectorLayer, categories
 
 LAND_USES = (
     "residencial", "comercio", "mixto", "industria", "portuario", "bodegaje y logística",
@@ -15,6 +15,17 @@ LAYER = VectorLayer(
     description="Uso actual predominante de cada manzana o área (levantamiento municipal).",
     theme=Theme.USO_DE_SUELO,
     geometry=GeometryKind.MULTIPOLYGON,
+    style=Style(color="#e0e0e0", by="uso", fill_opacity=0.6, label="uso",
+                categories=categories({
+                    "residencial": "#ffe08a", "comercio": "#e4572e", "mixto": "#f3a953",
+                    "industria": "#9b5de5", "portuario": "#4d5fa3",
+                    "bodegaje y logística": "#7e6bb0", "equipamiento educación": "#1f9bcf",
+                    "equipamiento salud": "#d81b60", "equipamiento seguridad": "#37474f",
+                    "equipamiento deporte": "#26a69a",
+                    "equipamiento culto y cultura": "#8d6e63",
+                    "equipamiento servicios": "#52b2cf", "área verde": "#57a773",
+                    "sitio eriazo": "#d7ccc8", "infraestructura": "#9e9e9e",
+                    "agrícola": "#c5e1a5", "forestal": "#2e7d32", "humedal": "#80deea"})),
     fields=(
         Field("uso", FieldType.TEXT, "Uso actual", required=True, choices=LAND_USES,
               source=("uso_actual",)),

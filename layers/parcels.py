@@ -2,7 +2,7 @@
 
 import re
 
-from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import Field, FieldType, GeometryKind, Style, Theme, VectorLayer
 from layers.codes import SII_DESTINOS
 
 T, F, I = FieldType.TEXT, FieldType.FLOAT, FieldType.INTEGER
@@ -29,6 +29,9 @@ LAYER = VectorLayer(
     "destino, serie, superficies y avalúo fiscal.",
     theme=Theme.CATASTRO,
     geometry=GeometryKind.MULTIPOLYGON,
+    style=Style(color="#f5f0e6", outline="#8d6e63", fill_opacity=0.25, line_width=0.5,
+                min_zoom=14, label="rol"),
+    search=("rol", "direccion"),
     fields=(
         Field("rol", T, "Rol de avalúo", required=True, unique=True, source=("rol_sii",),
               description="manzana-predio, normalizado a 5+5 dígitos (p. ej. 01999-00054)",

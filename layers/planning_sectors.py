@@ -1,6 +1,6 @@
 """Planning sectors: the named localities of the comuna (unions of census zones or drawn)."""
 
-from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import Field, FieldType, GeometryKind, Style, Theme, VectorLayer
 
 LOCALITIES = (
     "Barrancas", "San Antonio centro", "Llolleo", "Tejas Verdes", "Bellavista",
@@ -14,6 +14,9 @@ LAYER = VectorLayer(
     "es la unión de zonas censales (urbanas) o un área dibujada (rurales).",
     theme=Theme.TERRITORIO,
     geometry=GeometryKind.MULTIPOLYGON,
+    style=Style(color="#80cbc4", outline="#00695c", fill_opacity=0.12, line_width=2,
+                label="nombre"),
+    search=("nombre",),
     fields=(
         Field("codigo", FieldType.TEXT, "Código de sector", required=True, unique=True,
               source=("cod_sector",)),

@@ -1,6 +1,6 @@
 """Port access routes: highways, urban truck routes and rail to the Puerto San Antonio."""
 
-from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import Field, FieldType, GeometryKind, Style, Theme, VectorLayer, categories
 
 ROUTE_CATEGORIES = ("autopista", "ruta nacional", "ruta de camiones urbana", "ferrocarril")
 
@@ -11,6 +11,11 @@ LAYER = VectorLayer(
     "camiones, ferrocarril) con su categoría y flujo de camiones.",
     theme=Theme.PUERTO,
     geometry=GeometryKind.MULTILINESTRING,
+    style=Style(color="#616161", by="categoria", line_width=3, label="nombre",
+                categories=categories({
+                    "autopista": "#c62828", "ruta nacional": "#ef6c00",
+                    "ruta de camiones urbana": "#f9a825", "ferrocarril": "#424242"})),
+    search=("nombre",),
     fields=(
         Field("nombre", FieldType.TEXT, "Ruta", required=True, source=("name",)),
         Field("categoria", FieldType.TEXT, "Categoría", required=True,

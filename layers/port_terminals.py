@@ -1,6 +1,6 @@
 """Port terminals of the Puerto San Antonio and the planned expansion area."""
 
-from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import Field, FieldType, GeometryKind, Style, Theme, VectorLayer, categories
 
 LAYER = VectorLayer(
     name="port_terminals",
@@ -9,6 +9,10 @@ LAYER = VectorLayer(
     "planificada (Puerto Exterior).",
     theme=Theme.PUERTO,
     geometry=GeometryKind.MULTIPOLYGON,
+    style=Style(color="#4d5fa3", by="estado", outline="#1a237e", fill_opacity=0.5,
+                label="nombre", categories=categories({
+                    "en operación": "#4d5fa3", "planificado": "#9fa8da"})),
+    search=("nombre",),
     fields=(
         Field("nombre", FieldType.TEXT, "Terminal", required=True, unique=True,
               source=("name",)),

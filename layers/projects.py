@@ -1,6 +1,6 @@
 """Investment projects (cartera de inversión), enough to hold the demo portfolio."""
 
-from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import Field, FieldType, GeometryKind, Style, Theme, VectorLayer, categories
 
 T, I = FieldType.TEXT, FieldType.INTEGER
 
@@ -20,6 +20,12 @@ LAYER = VectorLayer(
     description="Cartera de iniciativas de inversión municipales y externas en la comuna.",
     theme=Theme.INVERSION,
     geometry=GeometryKind.ANY,
+    style=Style(color="#1f78b4", by="etapa", outline="#08306b", fill_opacity=0.7,
+                line_width=3, label="nombre", categories=categories({
+                    "idea": "#c6dbef", "perfil": "#9ecae1", "prefactibilidad": "#6baed6",
+                    "factibilidad": "#4292c6", "diseño": "#2171b5", "ejecución": "#e6550d",
+                    "terminado": "#31a354"})),
+    search=("codigo", "nombre"),
     fields=(
         Field("codigo", T, "Código (BIP o municipal)", required=True, unique=True,
               source=("cod_bip", "codigo_bip")),

@@ -1,6 +1,6 @@
 """Tsunami inundation depth (hazard raster)."""
 
-from layers.base import RasterLayer, Theme
+from layers.base import ColorStop, RasterLayer, Theme
 
 LAYER = RasterLayer(
     name="tsunami_depth",
@@ -9,4 +9,6 @@ LAYER = RasterLayer(
     theme=Theme.RIESGOS,
     unit="m",
     band_title="Profundidad de inundación",
+    ramp=(ColorStop(0, "#deebf7"), ColorStop(1, "#9ecae1"), ColorStop(2, "#4292c6"),
+          ColorStop(4, "#08519c"), ColorStop(8, "#08306b")),
 )

@@ -1,6 +1,6 @@
 """PRC zoning: zones with the normas urbanísticas a CIP states (OGUC 1.4.4)."""
 
-from layers.base import Field, FieldType, GeometryKind, Theme, VectorLayer
+from layers.base import Field, FieldType, GeometryKind, Style, Theme, VectorLayer, categories
 from layers.codes import GROUPING_SYSTEMS, OGUC_USES
 
 T, F, L = FieldType.TEXT, FieldType.FLOAT, FieldType.TEXT_LIST
@@ -19,6 +19,13 @@ LAYER = VectorLayer(
     "coeficientes, antejardín y áreas superpuestas (riesgo, protección, afectaciones).",
     theme=Theme.PLAN_REGULADOR,
     geometry=GeometryKind.MULTIPOLYGON,
+    style=Style(color="#bdbdbd", by="familia", outline="#6d4c41", fill_opacity=0.5,
+                label="codigo", categories=categories({
+                    "residencial": "#f6d55c", "mixta": "#f3a953", "centro": "#e4572e",
+                    "industrial": "#9b5de5", "portuaria": "#4d5fa3",
+                    "equipamiento": "#52b2cf", "área verde": "#57a773",
+                    "protección": "#2e7d32"})),
+    search=("codigo", "nombre"),
     fields=(
         Field("codigo", T, "Zona", required=True, unique=True, source=("cod_zona",)),
         Field("nombre", T, "Nombre de la zona", required=True, source=("nom_zona",)),

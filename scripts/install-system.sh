@@ -21,6 +21,9 @@ fi
 have_cmd psql || need+=(postgresql-client)
 have_cmd ogr2ogr || need+=(gdal-bin)
 have_cmd runuser || need+=(util-linux)
+have_cmd npm || need+=(nodejs npm)
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+have_cmd chromium || need+=(chromium)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
+from pyproj import CRS
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.warp import calculate_default_transform, reproject
-from pyproj import CRS
 
 from gis.crs import STORAGE_CRS, area_of_interest_storage, crs_label, parse_crs
 from gis.database import connect

@@ -76,7 +76,7 @@ def test_shapefile_without_cpg_reads_latin1_when_told(settings: Settings, tmp_pa
 def test_zipped_shapefile(settings: Settings, tmp_path: Path) -> None:
     import zipfile
 
-    path = write_zones("shp", tmp_path)
+    write_zones("shp", tmp_path)
     archive = tmp_path / "zonas.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for part in tmp_path.glob("zonas.*"):
