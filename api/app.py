@@ -6,8 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.routers import catalog, landing
+from api.routers.assets import mount_assets
 from gis.errors import PlatformError
 from gis.settings import Settings
+
+
+ROUTERS = (landing.router, catalog.router)
+"""Every endpoint group, one module each in api/routers/."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -18,8 +23,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
     )
     app.state.settings = settings
-    app.include_router(landing.router)
-    app.include_router(catalog.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    mount_assets(app, settings.node_modules)
 
     @app.exception_handler(PlatformError)
     async def platform_error(request: Request, exc: PlatformError) -> JSONResponse:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     """Work area (lon/lat WGS 84: west, south, east, north): the Provincia de San Antonio
     with a margin. Features outside it are refused on ingest."""
 
+    node_modules: Path = PROJECT_ROOT / "node_modules"
+    """Front-end packages installed from the npm registry by ``make frontend``."""
+
     ingest_batch_size: int = 50_000
     api_host: str = "127.0.0.1"
     api_port: int = 8000

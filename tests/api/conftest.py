@@ -53,3 +53,39 @@ def server(api_settings: Settings) -> Iterator[str]:
 def http(server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server, timeout=30) as client:
         yield client
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]
+
+
+@pytest.fixture(scope="package")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: str):  # type: ignore[no-untyped-def]
+    """A fresh page; every request that fails or leaves the machine is recorded in
+    ``page.failed_requests`` (offline rule: pages load nothing from the internet)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    pg.failed_requests = []  # type: ignore[attr-defined]
+    pg.on("requestfailed", lambda r: pg.failed_requests.append(f"{r.url} {r.failure}"))
+    pg.on("response", lambda r: pg.failed_requests.append(f"{r.url} HTTP {r.status}")
+          if r.status >= 400 else None)
+    pg.on("request", lambda r: pg.failed_requests.append(f"{r.url} (fuera del servidor)")
+          if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
+    yield pg
+    context.close()

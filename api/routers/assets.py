@@ -1,0 +1,33 @@
+"""Front-end files served by the platform itself: nothing a page shows comes from a CDN.
+
+``/vendor/<package>/...`` serves the dist folder of each npm package installed at setup
+(``make frontend``); ``/static/...`` serves the platform's own scripts and styles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+VENDOR_PACKAGES = {
+    "maplibre-gl": "maplibre-gl/dist",
+    "leaflet": "leaflet/dist",
+    "jquery": "jquery/dist",
+    "bootstrap": "bootstrap/dist",
+    "fontawesome": "@fortawesome/fontawesome-free",
+    "awesome-markers": "leaflet.awesome-markers/dist",
+}
+"""URL name → folder inside node_modules. Only these folders are reachable."""
+
+
+def mount_assets(app: FastAPI, node_modules: Path) -> None:
+    """Mount the vendored packages and the platform's static folder on ``app``."""
+    for name, folder in VENDOR_PACKAGES.items():
+        app.mount(f"/vendor/{name}",
+                  StaticFiles(directory=node_modules / folder, check_dir=False),
+                  name=f"vendor-{name}")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
