@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import psycopg
 from fastapi import Request
+from psycopg_pool import ConnectionPool
 
-from gis.database import connect
 from gis.settings import Settings
 
 
@@ -17,5 +17,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_connection(request: Request) -> Iterator[psycopg.Connection]:
-    with connect(get_settings(request)) as conn:
+    """A pooled connection in autocommit mode (writers open their own transaction)."""
+    pool: ConnectionPool = request.app.state.pool
+    with pool.connection() as conn:
         yield conn

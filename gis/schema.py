@@ -84,3 +84,14 @@ layer_versions = sa.Table(
     schema=CATALOG_SCHEMA,
     comment="Every load of every layer: provenance, size and validity period",
 )
+
+layer_revisions = sa.Table(
+    "layer_revisions", metadata,
+    sa.Column("layer", sa.Text, primary_key=True),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+    schema=CATALOG_SCHEMA,
+    comment="A counter per layer, raised by every change of its data (a new version or an "
+    "edit): what tile caches and derived results compare against",
+)

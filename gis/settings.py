@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     node_modules: Path = PROJECT_ROOT / "node_modules"
     """Front-end packages installed from the npm registry by ``make frontend``."""
 
+    online_base_map: str | None = None
+    """Optional online base map (XYZ tile URL template); the map never depends on it."""
+
+    tile_cache_mib: int = 256
+    db_pool_max: int = 20
+
     ingest_batch_size: int = 50_000
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -30,7 +30,7 @@ LAYER = VectorLayer(
     theme=Theme.CATASTRO,
     geometry=GeometryKind.MULTIPOLYGON,
     style=Style(color="#f5f0e6", outline="#8d6e63", fill_opacity=0.25, line_width=0.5,
-                min_zoom=14, label="rol"),
+                min_zoom=13, label="rol"),
     search=("rol", "direccion"),
     fields=(
         Field("rol", T, "Rol de avalúo", required=True, unique=True, source=("rol_sii",),

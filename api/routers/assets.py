@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -20,6 +22,7 @@ VENDOR_PACKAGES = {
     "bootstrap": "bootstrap/dist",
     "fontawesome": "@fortawesome/fontawesome-free",
     "awesome-markers": "leaflet.awesome-markers/dist",
+    "swagger-ui": "swagger-ui-dist",
 }
 """URL name → folder inside node_modules. Only these folders are reachable."""
 
@@ -31,3 +34,15 @@ def mount_assets(app: FastAPI, node_modules: Path) -> None:
                   StaticFiles(directory=node_modules / folder, check_dir=False),
                   name=f"vendor-{name}")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def mount_api_docs(app: FastAPI) -> None:
+    """Interactive API documentation at /docs with Swagger UI served locally."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} — API",
+            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png")

@@ -33,9 +33,15 @@ def api_settings(base_settings: Settings, demo_raw, tmp_path_factory) -> Setting
 
 
 @pytest.fixture(scope="package")
-def server(api_settings: Settings) -> Iterator[str]:
+def app(api_settings: Settings):  # type: ignore[no-untyped-def]
+    """The application under test (its state, e.g. the tile cache, can be inspected)."""
+    return create_app(api_settings)
+
+
+@pytest.fixture(scope="package")
+def server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     port = free_port()
-    config = uvicorn.Config(create_app(api_settings), host="127.0.0.1", port=port,
+    config = uvicorn.Config(app, host="127.0.0.1", port=port,
                             log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

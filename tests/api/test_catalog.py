@@ -8,7 +8,7 @@ from layers import REGISTRY
 
 
 def test_landing_page_lists_layers_in_spanish(http: httpx.Client) -> None:
-    page = http.get("/")
+    page = http.get("/", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
