@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException
 
-from api.routers import catalog, features, maps, rasters, styles, tiles
+from api.routers import catalog, features, maps, rasters, search, styles, tiles, viewer
 from api.routers.assets import mount_api_docs, mount_assets
 from gis.database import database_url
 from gis.errors import PlatformError
@@ -20,7 +20,7 @@ from gis.settings import Settings
 from gis.tiles import TileCache
 
 ROUTERS = (features.router, tiles.router, styles.router, rasters.router, maps.router,
-           catalog.router)
+           catalog.router, search.router, viewer.router)
 """Every endpoint group, one module each in api/routers/."""
 
 DB_DOWN = ("La base de datos no está disponible en este momento.",

@@ -54,8 +54,9 @@ from layers.base import Field, FieldType, GeometryKind, Style, VectorLayer
 AssetMode = Literal["cdn", "local", "inline"]
 Bounds = tuple[float, float, float, float]
 
-MAX_FEATURES = 5_000
-"""Most features a map holds by default: beyond that the HTML grows past a few megabytes."""
+MAX_FEATURES = 3_000
+"""Most features a map holds by default: about 1.5 kB of HTML each (a parcel with its popup),
+so a map stays under about 5 MB."""
 
 WGS84 = "EPSG:4326"
 BASE_LAYERS: tuple[str, ...] = ("comunas",)
@@ -138,17 +139,20 @@ class PlatformMap(folium.Map):
         self.vendor_url = vendor_url.rstrip("/")
         self.node_modules = node_modules
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
+        figure = self.get_root()
+        assert isinstance(figure, Figure)
         if self.assets != "cdn":
             for element in _tree(self):
                 if isinstance(element, JSCSSMixin):
                     element.default_js = self._settle(element, element.default_js)
                     element.default_css = self._settle(element, element.default_css)
             if self.assets == "inline":
-                self._embed(self.get_root())
-        super().render(**kwargs)
+                self._embed(figure)
+        out = super().render(**kwargs)
         if self.assets != "cdn":
-            self._check_header(self.get_root())
+            self._check_header(figure)
+        return out
 
     def _settle(self, element: Element, links: list[tuple[str, str]]) -> list[tuple[str, str]]:
         settled = []
@@ -217,75 +221,61 @@ def _inline_images(css: str, folder: Path) -> str:
 
 
 class MapPage(Figure):
-    """The HTML page around a map: Spanish (Chile), escaped title, no favicon request."""
+    """The HTML page around a map: Spanish (Chile), escaped title (also shown over the map),
+    no favicon request."""
 
-    _template = Template(
-        "<!DOCTYPE html>\n"
-        '<html lang="es-CL">\n'
-        "<head>\n"
-        "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}\n"
-        '    <link rel="icon" href="data:,">\n'
-        "    {{ this.header.render(**kwargs) }}\n"
-        "</head>\n"
-        "<body>\n"
-        "    {{ this.html.render(**kwargs) }}\n"
-        "</body>\n"
-        "<script>\n"
-        "    {{ this.script.render(**kwargs) }}\n"
-        "</script>\n"
-        "</html>\n")
+    _template = Template("""<!DOCTYPE html>
+<html lang="es-CL">
+<head>
+{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}
+<link rel="icon" href="data:,">
+{{ this.header.render(**kwargs) }}
+</head>
+<body>
+{% if this.title %}<div class="secplac-map-title">{{ this.title|e }}</div>{% endif %}
+{{ this.html.render(**kwargs) }}
+</body>
+<script>
+{{ this.script.render(**kwargs) }}
+</script>
+</html>
+""")
 
 
-MAP_CSS = """
-<style>
-.secplac-legend, .secplac-map-title {
-    font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; color: #222;
-    background: rgba(255, 255, 255, 0.92); border-radius: 4px;
-    box-shadow: 0 1px 4px rgba(0, 0, 0, 0.35); }
+MAP_CSS = """<style>
+.secplac-legend, .secplac-map-title { font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial,
+  sans-serif; color: #222; background: rgba(255, 255, 255, 0.92); border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.35); }
 .secplac-legend { padding: 6px 9px; max-width: 260px; }
 .secplac-legend h4 { margin: 0 0 4px; font-size: 13px; font-weight: 600; }
 .secplac-legend ul { list-style: none; margin: 0; padding: 0; }
 .secplac-legend li { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
 .secplac-legend .note { margin-top: 4px; color: #555; font-size: 12px; }
 .secplac-swatch { flex: none; display: inline-block; width: 16px; height: 12px;
-    border: 1.5px solid; box-sizing: border-box; }
+  border: 1.5px solid; box-sizing: border-box; }
 .secplac-swatch.line { height: 4px; border: none; }
 .secplac-swatch.point { width: 12px; border-radius: 50%; }
 .secplac-map-title { position: absolute; z-index: 1000; top: 10px; left: 50%;
-    transform: translateX(-50%); padding: 5px 12px; font-size: 15px; font-weight: 600;
-    max-width: 60%; text-align: center; }
+  transform: translateX(-50%); padding: 5px 12px; font-size: 15px; font-weight: 600;
+  max-width: 60%; text-align: center; }
 .secplac-popup { font: 12px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; }
 .secplac-popup h4 { margin: 0 0 2px; font-size: 14px; }
 .secplac-popup .layer { margin: 0 0 6px; color: #666; }
 .secplac-popup table { border-collapse: collapse; }
 .secplac-popup th { text-align: left; font-weight: 600; padding: 1px 8px 1px 0;
-    vertical-align: top; color: #444; }
+  vertical-align: top; color: #444; }
 .secplac-popup td { padding: 1px 0; }
-</style>
-"""
+</style>"""
 
 
 class _MapStyles(MacroElement):
     """The platform's legend, title and popup styles, once per page."""
 
-    def render(self, **kwargs: Any) -> None:
-        self.get_root().header.add_child(Element(MAP_CSS), name="secplac_map_css")
-        super().render(**kwargs)
-
-
-class MapTitle(MacroElement):
-    """A title box at the top of the map."""
-
-    _template = Template("""
-        {% macro html(this, kwargs) %}
-        <div class="secplac-map-title">{{ this.text|e }}</div>
-        {% endmacro %}
-    """)
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "MapTitle"
-        self.text = text
+    def render(self, **kwargs: Any) -> Any:
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "render the map's page, not the element alone"
+        figure.header.add_child(Element(MAP_CSS), name="secplac_map_css")
+        return super().render(**kwargs)
 
 
 class MapLegend(MacroElement):
@@ -462,8 +452,6 @@ def new_map(*, title: str | None = None, tiles: str | None = None,
                     location=None, tiles=tiles, control_scale=True, maxZoom=20)
     MapPage(title=title).add_child(m)
     m.add_child(_MapStyles(), name="secplac_map_styles")
-    if title:
-        m.add_child(MapTitle(title))
     return m
 
 
@@ -567,6 +555,7 @@ def layer_map(data: str | gpd.GeoDataFrame, *, layer: VectorLayer | str | None =
     >>> layer_map(analysis_result, layer="parcels", base=())                 # doctest: +SKIP
     """
     settings = settings or Settings()
+    decl: VectorLayer | None
     if isinstance(data, str):
         decl = get_vector_layer(data)
         if max_features is not None:
@@ -586,7 +575,7 @@ def layer_map(data: str | gpd.GeoDataFrame, *, layer: VectorLayer | str | None =
             hint="Acote el área con bbox=oeste,sur,este,norte o filtre por un campo.")
     m = new_map(title=title or layer_title, tiles=tiles, assets=assets,
                 vendor_url=vendor_url, settings=settings)
-    extent = _extent(frame) or tuple(settings.area_of_interest)
+    extent = _extent(frame) or settings.area_of_interest
     base_names = [b for b in base if not (decl and b == decl.name)]
     add_base_layers(m, base_names, extent, settings)
     add_layer(m, frame, decl)

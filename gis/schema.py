@@ -18,7 +18,14 @@ LAYERS_SCHEMA = "layers"
 HISTORY_SCHEMA = "history"
 STAGING_SCHEMA = "staging"
 CATALOG_SCHEMA = "catalog"
+AUTH_SCHEMA = "auth"
+AUDIT_SCHEMA = "audit"
+PROPOSALS_SCHEMA = "proposals"
 MANAGED_SCHEMAS = (LAYERS_SCHEMA, CATALOG_SCHEMA)
+"""Schemas whose tables are declared here and compared with the migrations (drift test)."""
+PLATFORM_SCHEMAS = (LAYERS_SCHEMA, HISTORY_SCHEMA, STAGING_SCHEMA, CATALOG_SCHEMA,
+                    AUTH_SCHEMA, AUDIT_SCHEMA, PROPOSALS_SCHEMA)
+"""Every schema the platform owns (the others' tables are declared in their migration)."""
 
 SQL_TYPES: dict[FieldType, sa.types.TypeEngine] = {
     FieldType.TEXT: sa.Text(),

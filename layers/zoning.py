@@ -9,6 +9,8 @@ ZONE_FAMILIES = (
     "residencial", "mixta", "centro", "industrial", "portuaria", "equipamiento",
     "área verde", "protección",
 )
+PEOPLE_PER_DWELLING = 4
+"""Inhabitants per dwelling that relate density (hab/ha) to dwellings (viv/ha)."""
 RISK_AREAS = ("tsunami", "inundación", "remoción en masa", "quebrada", "incendio")
 
 LAYER = VectorLayer(

@@ -12,6 +12,7 @@ import pytest
 
 from gis import migrate
 from gis.localdb import LocalCluster
+from gis.schema import PLATFORM_SCHEMAS
 from gis.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ def base_settings(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactor
 def reset_database(settings: Settings) -> None:
     """Drop every platform schema and migrate again: an empty database."""
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS layers, history, staging, catalog CASCADE")
+        conn.execute(f"DROP SCHEMA IF EXISTS {', '.join(PLATFORM_SCHEMAS)} CASCADE")
     migrate.upgrade(settings)
 
 

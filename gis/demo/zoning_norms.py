@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from layers.codes import OGUC_USES
+from layers.zoning import PEOPLE_PER_DWELLING
 
 PREFIX = {
     "residencial": "ZH", "mixta": "ZM", "centro": "ZC", "industrial": "ZI",
@@ -114,15 +115,23 @@ def zone_norms(family: str, gen: np.random.Generator) -> dict[str, Any]:
     sup, dens, floors, per_floor, grouping, const, occ, front = NUMERIC[family]
     pisos = int(gen.integers(floors[0], floors[1] + 1))
     density = 0 if dens[1] == 0 else int(round(gen.uniform(*dens) / 10.0) * 10)
+    lot = float(gen.choice(sup))
+    grouping_system = str(gen.choice(grouping))
+    constructibility = round(float(gen.uniform(*const)), 2)
+    occupation = round(float(gen.uniform(*occ)), 2)
+    if density and "residencial" in permitted:  # one dwelling per minimum lot at least
+        density = max(density, int(np.ceil(PEOPLE_PER_DWELLING * 10_000 / lot / 10.0)) * 10)
+    # Built area cannot exceed the footprint on every floor.
+    constructibility = min(constructibility, round(occupation * pisos, 2))
     return {
         "USOS_PERM": _join(permitted),
         "USOS_PROH": _join(prohibited),
-        "SUP_MIN": float(gen.choice(sup)),
+        "SUP_MIN": lot,
         "DENS_MAX": float(density),
         "ALT_MAX_M": round(pisos * per_floor, 1),
         "PISOS_MAX": pisos,
-        "AGRUPAM": str(gen.choice(grouping)),
-        "COEF_CONST": round(float(gen.uniform(*const)), 2),
-        "COEF_OCUP": round(float(gen.uniform(*occ)), 2),
+        "AGRUPAM": grouping_system,
+        "COEF_CONST": constructibility,
+        "COEF_OCUP": occupation,
         "ANTEJARDIN": float(gen.choice(front)),
     }

@@ -122,6 +122,7 @@ class StagedLoad:
                 live, sql.Identifier(HISTORY_SCHEMA)))
             self.conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
                 sql.Identifier(HISTORY_SCHEMA, name), sql.Identifier(archived)))
+            self._archive_indexes(archived)
             self.conn.execute(
                 "UPDATE catalog.layer_versions SET valid_to = now(), data_location = %s "
                 "WHERE layer = %s AND version = %s",
@@ -132,6 +133,23 @@ class StagedLoad:
             sql.Identifier(STAGING_SCHEMA, self.table.name), sql.Identifier(LAYERS_SCHEMA)))
         self.conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
             sql.Identifier(LAYERS_SCHEMA, self.table.name), sql.Identifier(name)))
+        _rename_indexes(self.conn, LAYERS_SCHEMA, name, self.table.name, name)
+
+    def _archive_indexes(self, archived: str) -> None:
+        _rename_indexes(self.conn, HISTORY_SCHEMA, archived, self.layer.name, archived)
+
+
+def _rename_indexes(conn: psycopg.Connection, schema: str, table: str, old_prefix: str,
+                    new_prefix: str) -> None:
+    """Give a moved table's indexes (and its primary key) names from its new table name,
+    so that live tables keep the declared names and archived ones never collide."""
+    rows = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s AND "
+                        "tablename = %s", (schema, table)).fetchall()
+    for (index,) in rows:
+        if index.startswith(old_prefix + "_"):
+            conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                sql.Identifier(schema, index),
+                sql.Identifier(new_prefix + index[len(old_prefix):])))
 
 
 def record_version(conn: psycopg.Connection, layer: str, version: int, kind: str,

@@ -13,11 +13,17 @@ from tests.samples import sample_zones
 HOSTILE = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>"
 
 
-def open_map(page, url: str) -> None:  # type: ignore[no-untyped-def]
+def open_map(page, url: str, *, features: bool = True) -> list[str]:  # type: ignore[no-untyped-def]
+    """Open a map page; the script errors it raised (kept up to date by the listener)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(url)
-    page.wait_for_selector(".leaflet-container")
-    page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length > 0")
+    page.wait_for_selector(".leaflet-container .secplac-legend")
+    if features:
+        page.wait_for_function(
+            "document.querySelectorAll('path.leaflet-interactive').length > 0")
     page.wait_for_load_state("networkidle")
+    return errors
 
 
 def click_map_centre(page) -> None:  # type: ignore[no-untyped-def]
@@ -33,7 +39,7 @@ def point_project(api_settings: Settings) -> tuple[str, str]:
 
 
 def test_zoning_map_renders_offline_with_its_legend(page, server: str) -> None:  # type: ignore[no-untyped-def]
-    open_map(page, f"{server}/mapas/zoning")
+    errors = open_map(page, f"{server}/mapas/zoning")
     assert page.title() == "Zonificación Plan Regulador Comunal"
     assert page.locator("path.leaflet-interactive").count() >= 40
     legend = page.locator(".secplac-legend")
@@ -41,13 +47,19 @@ def test_zoning_map_renders_offline_with_its_legend(page, server: str) -> None: 
     assert legend.get_by_text("Zonificación Plan Regulador Comunal").is_visible()
     assert legend.get_by_text("Residencial", exact=True).is_visible()
     assert page.locator(".secplac-map-title").inner_text() == "Zonificación Plan Regulador Comunal"
-    assert page.failed_requests == []
+    assert page.failed_requests == [] and errors == []
+
+
+def test_a_map_without_features_still_opens(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    errors = open_map(page, f"{server}/mapas/projects?codigo=NO-EXISTE", features=False)
+    assert page.locator(".secplac-legend").get_by_text("Sin entidades en el área").is_visible()
+    assert page.failed_requests == [] and errors == []
 
 
 def test_project_map_shows_the_project_over_the_zoning(  # type: ignore[no-untyped-def]
         page, server: str, point_project: tuple[str, str]) -> None:
     code, name = point_project
-    open_map(page, f"{server}/mapas/proyectos/{code}")
+    errors = open_map(page, f"{server}/mapas/proyectos/{code}")
     assert code in page.title() and name in page.title()
     titles = page.locator(".secplac-legend h4").all_inner_texts()
     # Leaflet stacks bottom controls upwards: the last layer's legend comes first.
@@ -57,7 +69,7 @@ def test_project_map_shows_the_project_over_the_zoning(  # type: ignore[no-untyp
     popup.wait_for()
     assert "Código (BIP o municipal)" in popup.inner_text()
     assert code in popup.inner_text()
-    assert page.failed_requests == []
+    assert page.failed_requests == [] and errors == []
 
 
 def test_hostile_attribute_is_shown_as_text_never_run(  # type: ignore[no-untyped-def]
@@ -90,6 +102,10 @@ def test_filter_on_a_declared_field(http: httpx.Client) -> None:
     both = http.get("/mapas/zoning?familia=residencial&familia=centro")
     assert both.status_code == 200 and "#e4572e" in both.text
 
+    at_risk = http.get("/mapas/zoning", params={"areas_riesgo": "tsunami"})  # a list field
+    assert at_risk.status_code == 200
+    assert "Áreas de riesgo (OGUC 2.1.17): tsunami" in at_risk.text
+
 
 @pytest.mark.parametrize(("url", "message"), [
     ("/mapas/zoning?no_existe=1", "no tiene el campo «no_existe»"),
@@ -116,7 +132,7 @@ def test_dense_layer_needs_a_small_area(http: httpx.Client, api_settings: Settin
 
     whole = http.get("/mapas/parcels", params={"bbox": "-71.75,-33.75,-71.45,-33.45"})
     assert whole.status_code == 400
-    assert "entidades; el máximo es 5.000" in whole.json()["description"]
+    assert "entidades; el máximo es 3.000" in whole.json()["description"]
 
 
 @pytest.mark.parametrize(("url", "message"), [

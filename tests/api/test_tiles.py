@@ -35,9 +35,9 @@ def test_collection_tile_has_the_layer_features_attributes_and_coordinates(
     assert list(layers) == ["zoning"]
     feats = layers["zoning"]["features"]
     bounds = TMS.xy_bounds(t)
-    envelope = f"ST_MakeEnvelope({bounds.left}, {bounds.bottom}, {bounds.right}, {bounds.top}, 3857)"
     rows = query(api_settings, "SELECT fid, codigo FROM layers.zoning WHERE ST_Intersects("
-                 f"ST_Transform(geom, 3857), {envelope})")  # noqa: S608
+                 "ST_Transform(geom, 3857), ST_MakeEnvelope(%s, %s, %s, %s, 3857))",
+                 (bounds.left, bounds.bottom, bounds.right, bounds.top))
     assert {f["id"] for f in feats} == {r[0] for r in rows}
     by_id = {f["id"]: f for f in feats}
     for fid, codigo in rows:

@@ -84,6 +84,15 @@ def test_legend_lists_spanish_labels_of_present_categories() -> None:
     assert htmlsafe_json_dumps(legend) in m.get_root().render()  # as the control's HTML
 
 
+def test_an_empty_result_still_makes_a_map_of_the_work_area() -> None:
+    m = layer_map(zones().iloc[0:0], layer="zoning", base=())
+    [legend] = legends(m)
+    assert "Sin entidades en el área" in legend and "<ul>" not in legend
+    html = m.get_root().render()
+    west, south, east, north = Settings().area_of_interest
+    assert f"[[{south}, {west}], [{north}, {east}]]" in html
+
+
 def test_legend_groups_undeclared_values_under_otros() -> None:
     frame = zones()
     frame.loc[0, "familia"] = "desconocida"
@@ -153,6 +162,7 @@ def test_points_are_circle_markers_and_lines_take_the_category_colour() -> None:
     colours = {c.value: c.color for c in style.categories}
     point, line, polygon = (geojson.style_function(f) for f in geojson.data["features"])
     assert point["fillColor"] == colours["ejecución"] and point["radius"] == 6
+    assert point["fill"] is True  # folium's CircleMarker defaults to a hollow circle
     assert line["color"] == colours["diseño"] and line["weight"] == style.line_width
     assert polygon["fillColor"] == colours["idea"] and polygon["color"] == style.outline
     html = m.get_root().render()
