@@ -9,6 +9,22 @@ LAND_USES = (
     "área verde", "sitio eriazo", "infraestructura", "agrícola", "forestal", "humedal",
 )
 
+OGUC_CLASS = {
+    "residencial": "residencial", "comercio": "equipamiento comercio",
+    "mixto": "residencial", "industria": "actividad productiva molesta",
+    "portuario": "infraestructura transporte",
+    "bodegaje y logística": "actividad productiva inofensiva",
+    "equipamiento educación": "equipamiento educación",
+    "equipamiento salud": "equipamiento salud",
+    "equipamiento seguridad": "equipamiento seguridad",
+    "equipamiento deporte": "equipamiento deporte",
+    "equipamiento culto y cultura": "equipamiento culto y cultura",
+    "equipamiento servicios": "equipamiento servicios", "área verde": "área verde",
+    "infraestructura": "infraestructura sanitaria", "humedal": "área verde",
+}
+"""The OGUC use class each current land use is judged by against the PRC (uses not listed
+here, such as vacant, agricultural or forest land, are not regulated by the zoning)."""
+
 LAYER = VectorLayer(
     name="land_use",
     title="Uso de suelo actual",

@@ -14,6 +14,16 @@ STAGES = ("idea", "perfil", "prefactibilidad", "factibilidad", "diseño", "ejecu
 FUNDING_SOURCES = ("FNDR", "FRIL", "PMU", "PMB", "sectorial", "Circular 33", "municipal",
                    "privado/portuario")
 
+OGUC_CLASS = {
+    "vialidad": "espacio público", "áreas verdes": "área verde",
+    "salud": "equipamiento salud", "educación": "equipamiento educación",
+    "deporte": "equipamiento deporte", "seguridad": "equipamiento seguridad",
+    "saneamiento y aguas lluvia": "infraestructura sanitaria",
+    "equipamiento comunitario": "equipamiento social", "vivienda": "residencial",
+    "borde costero": "espacio público", "puerto y logística": "infraestructura transporte",
+}
+"""The OGUC use class of each project sector, to check it against the zone's uses."""
+
 LAYER = VectorLayer(
     name="projects",
     title="Proyectos de inversión",

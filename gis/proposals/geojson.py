@@ -1,0 +1,74 @@
+"""Geometries across the web boundary: GeoJSON in lon/lat (CRS84) ↔ storage CRS."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any
+
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from gis.errors import PlatformError
+from layers.base import STORAGE_SRID
+
+MAX_VERTICES = 100_000
+"""A drawn zone or line with more vertices than this is refused (hostile input guard)."""
+
+
+class GeometryInputError(PlatformError):
+    http_status = 422
+
+
+@lru_cache(maxsize=2)
+def _transformer(to_storage: bool) -> Transformer:
+    src, dst = (4326, STORAGE_SRID) if to_storage else (STORAGE_SRID, 4326)
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _transform(geom: BaseGeometry, to_storage: bool) -> BaseGeometry:
+    t = _transformer(to_storage)
+    return shapely.transform(geom, lambda xy: _stack(*t.transform(xy[:, 0], xy[:, 1])))
+
+
+def _stack(x: Any, y: Any) -> Any:
+    import numpy as np
+
+    return np.column_stack([x, y])
+
+
+def to_lonlat_geojson(geom: BaseGeometry) -> dict[str, Any]:
+    """A storage-CRS geometry as a GeoJSON geometry in lon/lat, 8 decimals (1 mm)."""
+    data: dict[str, Any] = json.loads(shapely.to_geojson(
+        shapely.set_precision(_transform(geom, False), 1e-8)))
+    return data
+
+
+def from_lonlat_geojson(data: Any, what: str = "geometría") -> BaseGeometry:
+    """A GeoJSON geometry in lon/lat as a storage-CRS geometry, checked on the way."""
+    if not isinstance(data, dict) or "type" not in data or "coordinates" not in data:
+        raise GeometryInputError(f"La {what} no es una geometría GeoJSON.",
+                                 hint='Ejemplo: {"type": "Polygon", "coordinates": [[[...]]]}')
+    try:
+        geom = shapely.from_geojson(json.dumps(data))
+    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+        raise GeometryInputError(f"La {what} no se puede leer como GeoJSON.",
+                                 hint=str(exc)[:200]) from None
+    coords = shapely.get_coordinates(geom, include_z=bool(shapely.has_z(geom)))
+    if len(coords) > MAX_VERTICES:
+        raise GeometryInputError(f"La {what} tiene {len(coords):,} vértices; el máximo es "
+                                 f"{MAX_VERTICES:,}.".replace(",", "."))
+    if not all(math.isfinite(c) for c in coords.ravel()):
+        raise GeometryInputError(f"La {what} tiene coordenadas no finitas (NaN o infinito).")
+    if coords.shape[1] > 2:
+        geom = shapely.force_2d(geom)
+    lon, lat = coords[:, 0], coords[:, 1]
+    if (abs(lon) > 180).any() or (abs(lat) > 90).any():
+        raise GeometryInputError(f"La {what} tiene coordenadas fuera del mundo.",
+                                 hint="GeoJSON va en longitud, latitud (WGS 84).")
+    if ((lat < -72) & (lat > -75)).any() and ((lon > -34) & (lon < -33)).any():
+        raise GeometryInputError(f"La {what} parece tener latitud y longitud invertidas.",
+                                 hint="GeoJSON va en longitud, latitud: p. ej. [-71.61, -33.59].")
+    return _transform(geom, True)
