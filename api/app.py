@@ -6,22 +6,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException
 
-from api.routers import catalog, features, maps, rasters, search, styles, tiles, viewer
+from api.routers import (
+    auth,
+    catalog,
+    features,
+    maps,
+    proposals,
+    rasters,
+    search,
+    styles,
+    tiles,
+    viewer,
+)
 from api.routers.assets import mount_api_docs, mount_assets
+from api.security import AuditClientMiddleware, reader
 from gis.database import database_url
 from gis.errors import PlatformError
 from gis.settings import Settings
 from gis.tiles import TileCache
 
 ROUTERS = (features.router, tiles.router, styles.router, rasters.router, maps.router,
-           catalog.router, search.router, viewer.router)
-"""Every endpoint group, one module each in api/routers/."""
+           catalog.router, search.router, viewer.router, proposals.router,
+           proposals.versions_router)
+"""Every endpoint group, one module each in api/routers/. Their reads go through
+``api.security.reader`` (login required when ``settings.reads_require_login``); their
+writes declare ``api.security.require(...)``. The auth router is outside ``reader``
+(logging in must stay possible); its endpoints declare what they need."""
 
 DB_DOWN = ("La base de datos no está disponible en este momento.",
            "Intente de nuevo en unos segundos; si persiste, avise al administrador.")
@@ -59,13 +75,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.pool = pool
     app.state.tile_cache = TileCache(settings.tile_cache_mib * 1024 * 1024)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(reader)])
+    app.include_router(auth.router)
+    app.add_middleware(AuditClientMiddleware)
     mount_assets(app, settings.node_modules)
     mount_api_docs(app)
 
     @app.exception_handler(PlatformError)
     async def platform_error(request: Request, exc: PlatformError) -> JSONResponse:
-        return ogc_error(exc.http_status, type(exc).__name__, exc.message, exc.hint)
+        response = ogc_error(exc.http_status, type(exc).__name__, exc.message, exc.hint)
+        problems = getattr(exc, "problems", None)
+        if problems:  # where each problem is, as GeoJSON, for the map
+            import json
+
+            body = json.loads(response.body)
+            body["problemas"] = problems
+            response = JSONResponse(status_code=exc.http_status, content=body)
+        response.headers.update(getattr(exc, "headers", None) or {})  # WWW-Authenticate…
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gis.cli_users import show_demo_users, tokens_app, users_app
 from gis.errors import PlatformError
 from gis.settings import Settings
 
@@ -24,6 +25,8 @@ db_app = typer.Typer(help="Base de datos PostGIS: iniciar, detener, estado, migr
 demo_app = typer.Typer(help="Datos de demostración de San Antonio.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="usuarios")
+app.add_typer(tokens_app, name="tokens")
 
 out = Console()
 err = Console(stderr=True)
@@ -319,7 +322,8 @@ def serve(
 def run(
     port: Annotated[int | None, typer.Option(help="Puerto (por omisión 8000)")] = None,
 ) -> None:
-    """Todo en uno: inicia la base, migra, carga los datos si está vacía y sirve la API."""
+    """Todo en uno: inicia la base, migra, carga los datos si está vacía, crea los usuarios
+    de demostración si no hay usuarios y sirve la API."""
     settings = _settings()
     cluster: Any = None
     if not settings.database_url:
@@ -328,6 +332,7 @@ def run(
         started = cluster.start()
     _migrate(settings)
     _load_demo(settings, only_if_empty=True)
+    show_demo_users(settings)
     try:
         serve(host=None, port=port)
     finally:

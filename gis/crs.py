@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.aoi import AreaOfInterest
@@ -72,6 +73,15 @@ def to_storage(geoms: shapely.lib.Geometry, src: CRS,
         return coords
 
     return shapely.transform(geoms, project)
+
+
+def xy_to_storage(x: np.ndarray, y: np.ndarray, src: CRS,
+                  area: tuple[float, float, float, float]) -> None:
+    """Coordinates (contiguous float64 arrays) transformed in place from ``src`` to the
+    storage CRS: the same operation as :func:`to_storage`, without geometries."""
+    if src == STORAGE_CRS:
+        return
+    _transformer(src.to_wkt(), area).transform(x, y, inplace=True)
 
 
 def transformation_description(src: CRS, area: tuple[float, float, float, float]) -> str:

@@ -217,8 +217,9 @@ class FeatureQuery:
             "'properties', json_build_object({}))::text").format(self.geometry_sql(), props)
 
     def order_sql(self) -> sql.Composable:
-        keys = [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("DESC" if desc else "ASC"))
-                for name, desc in self.sortby]
+        keys: list[sql.Composable] = [
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("DESC" if desc else "ASC"))
+            for name, desc in self.sortby]
         keys.append(sql.SQL("fid"))
         return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(keys)
 
@@ -301,7 +302,7 @@ def parse_datetime(text: str) -> datetime:
     return parsed
 
 
-QUERYABLE_TYPES = {
+QUERYABLE_TYPES: dict[FieldType, dict[str, Any]] = {
     FieldType.TEXT: {"type": "string"}, FieldType.INTEGER: {"type": "integer"},
     FieldType.FLOAT: {"type": "number"}, FieldType.DATE: {"type": "string", "format": "date"},
     FieldType.BOOLEAN: {"type": "boolean"},
@@ -333,6 +334,8 @@ def queryables(layer: VectorLayer, self_url: str) -> dict[str, Any]:
             schema["maximum"] = f.maximum
         if f.unit:
             schema["x-unidad"] = f.unit
+        if f.labels:
+            schema["x-etiquetas"] = dict(f.labels)
         props[f.name] = schema
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": self_url,
             "type": "object", "title": layer.title, "properties": props,

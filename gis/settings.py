@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +43,28 @@ class Settings(BaseSettings):
     tile_cache_mib: int = 256
     db_pool_max: int = 20
 
+    zoning_gap_tolerance_m2: float = 25.0
+    """Gaps and overlaps between zones smaller than this are slivers, not errors."""
+
     ingest_batch_size: int = 50_000
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     user: str | None = None
     """Who loads data (recorded in the catalog); defaults to the operating-system user."""
+
+    secret_key: SecretStr | None = None
+    """Key that signs access tokens (``SECPLAC_SECRET_KEY``). When unset, a random key is
+    generated once in ``state_dir/secret_key`` (mode 0600, outside git)."""
+    access_token_seconds: int = 1800
+    """Lifetime of the access tokens issued at login (OAuth2 password flow)."""
+    reads_require_login: bool = False
+    """When true, every read (data, tiles, maps) needs a logged-in user; writes always do."""
+    login_max_failures: int = 5
+    """Consecutive failed logins for one username that trigger a cooldown."""
+    login_max_failures_per_client: int = 50
+    """Failed logins from one client address (any username) that trigger a cooldown."""
+    login_window_seconds: int = 900
+    login_cooldown_seconds: int = 900
 
     @property
     def local_cluster_dir(self) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from layers import raster_layers, vector_layers
-from layers.base import GeometryKind, RasterLayer, Style, VectorLayer
+from layers.base import GeometryKind, RasterLayer, Style, Theme, VectorLayer
 
 VISIBLE_AT_START = ("comunas", "urban_limit", "zoning", "port_routes", "port_terminals",
                     "projects")
@@ -59,9 +59,11 @@ def style_layers(layer: VectorLayer, source: str, source_layer: str,
     """The MapLibre layers that draw ``layer`` from a vector source."""
     style = layer.style
     color = color_expression(style)
-    meta = {"secplac:capa": layer.name, "secplac:tema": layer.theme.value}
-    common = {"source": source, "source-layer": source_layer, "minzoom": style.min_zoom,
-              "metadata": meta, "layout": {"visibility": "visible" if visible else "none"}}
+    meta = {"secplac:capa": layer.name, "secplac:tema": layer.theme.value,
+            "secplac:etiqueta": style.label}
+    common: dict[str, Any] = {
+        "source": source, "source-layer": source_layer, "minzoom": style.min_zoom,
+        "metadata": meta, "layout": {"visibility": "visible" if visible else "none"}}
     out: list[dict[str, Any]] = []
     kind = layer.geometry
     polygons = kind in (GeometryKind.MULTIPOLYGON, GeometryKind.ANY)
@@ -126,8 +128,7 @@ def map_style(base: str, *, online_base_map: str | None = None) -> dict[str, Any
                                visible=layer.name in VISIBLE_AT_START)
     return {
         "version": 8, "name": "Mapa territorial de San Antonio",
-        "metadata": {"secplac:leyendas": {lyr.name: legend(lyr)
-                                          for lyr in [*vector_layers(), *raster_layers()]},
+        "metadata": {"secplac:leyendas": {lyr.name: legend(lyr) for lyr in _all_layers()},
                      "secplac:temas": _themes()},
         "center": [-71.60, -33.59], "zoom": 12, "sources": sources, "layers": layers,
     }
@@ -147,8 +148,14 @@ def layer_style(layer: VectorLayer, base: str) -> dict[str, Any]:
     }
 
 
+def _all_layers() -> list[VectorLayer | RasterLayer]:
+    return [*vector_layers(), *raster_layers()]
+
+
 def _themes() -> dict[str, list[str]]:
-    themes: dict[str, list[str]] = {}
-    for lyr in [*_ordered_layers(), *raster_layers()]:
-        themes.setdefault(lyr.theme.value, []).append(lyr.name)
-    return themes
+    """Theme → layer names, themes in the order of :class:`Theme` (the switcher's)."""
+    themes: dict[str, list[str]] = {t.value: [] for t in Theme}
+    every: list[VectorLayer | RasterLayer] = [*_ordered_layers(), *raster_layers()]
+    for lyr in every:
+        themes[lyr.theme.value].append(lyr.name)
+    return {theme: names for theme, names in themes.items() if names}

@@ -71,6 +71,8 @@ class Field:
     normalize: Callable[[str], str | None] | None = None
     """Canonical form of a value, or None when the value is not valid."""
     normalize_hint: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    """Spanish meaning of each code of ``choices`` (e.g. SII destino «H» → habitacional)."""
 
     def source_names(self) -> tuple[str, ...]:
         return (self.name, *self.source)

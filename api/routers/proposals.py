@@ -10,12 +10,12 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import APIRouter, Body, Depends, Header
 from fastapi.responses import Response
-from gis.auth import Role, User
 from pydantic import BaseModel, Field
 
 from api.dependencies import get_connection, get_settings
 from api.ogc import json_response
 from api.security import reader, require
+from gis.auth import Role, User
 from gis.errors import PlatformError
 from gis.proposals import store
 from gis.proposals.diff import zoning_diff

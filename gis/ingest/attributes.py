@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from gis.ingest.report import IngestError, IngestReport
 from layers.base import Field, FieldType, VectorLayer
+from layers.parcels import normalize_rol
 
 TRUE_WORDS = {"true", "t", "1", "si", "sí", "s", "yes", "y", "verdadero", "x"}
 FALSE_WORDS = {"false", "f", "0", "no", "n", "falso", ""}
@@ -243,14 +244,50 @@ def _mask(arr: pa.Array, n: int) -> np.ndarray:
 
 def _apply_per_value(values: pa.Array, fn: Callable[[str], str | None],
                      problems: list[Converted], reason: str) -> pa.Array:
-    uniques = pc.unique(values).to_pylist()
-    table = {u: fn(u) for u in uniques if u is not None}
-    out = [None if v is None else table[v] for v in values.to_pylist()]
-    bad = np.array([v is not None and o is None for v, o in zip(values.to_pylist(), out,
-                                                               strict=True)], bool)
+    """``fn`` on every value (once per distinct value), through its bulk version if it
+    has one (see :data:`BULK_NORMALIZERS`)."""
+    bulk = BULK_NORMALIZERS.get(fn)
+    if bulk is not None:
+        out, undecided = bulk(values)
+    else:
+        out, undecided = pa.nulls(len(values), pa.string()), _mask(pc.is_valid(values),
+                                                                   len(values))
+    if undecided.any():
+        todo = values.filter(pa.array(undecided)).to_pylist()
+        table = {u: fn(u) for u in set(todo)}
+        out = pc.replace_with_mask(out, pa.array(undecided),
+                                   pa.array([table[v] for v in todo], pa.string()))
+    bad = _mask(pc.and_(pc.is_valid(values), pc.is_null(out)), len(values))
     if bad.any():
         problems.append(Converted(values, bad, reason))
-    return pa.array(out, pa.string())
+    return out
+
+
+_ROL_ASCII = (r"^[ \t\n\r\f\v]*(?P<m>[0-9]{1,5})[ \t\n\r\f\v]*[-/ ]"
+              r"[ \t\n\r\f\v]*(?P<p>[0-9]{1,5})[ \t\n\r\f\v]*$")
+
+
+def _normalize_rol_bulk(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """:func:`layers.parcels.normalize_rol` in bulk for the values written with ASCII
+    digits and spaces (all that Arrow's regular expressions classify as Python does);
+    the others are left undecided, for the function itself."""
+    parts = pc.extract_regex(values, _ROL_ASCII)
+    matched = pc.is_valid(parts)
+    manzana = pc.utf8_lpad(pc.struct_field(parts, "m"), 5, "0")
+    predio = pc.utf8_lpad(pc.struct_field(parts, "p"), 5, "0")
+    joined = pc.binary_join_element_wise(manzana, predio, "-")
+    out = pc.if_else(matched, joined, pa.scalar(None, pa.string()))
+    undecided = _mask(pc.and_(pc.is_valid(values), pc.invert(matched)), len(values))
+    return out, undecided
+
+
+BULK_NORMALIZERS: dict[Callable[[str], str | None],
+                       Callable[[pa.Array], tuple[pa.Array, np.ndarray]]] = {
+    normalize_rol: _normalize_rol_bulk,
+}
+"""Arrow versions of ``Field.normalize`` functions: for an array, the normalized values
+(null where invalid) and the mask of values they leave to the function itself. They must
+give exactly what the function gives for the values they decide."""
 
 
 def _canonical_choices(values: pa.Array, fld: Field, problems: list[Converted]) -> pa.Array:

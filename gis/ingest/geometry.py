@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import CRS
 
-from gis.crs import to_storage
+from gis.crs import to_storage, xy_to_storage
+from gis.ingest.wkb import read_coordinates
 from layers.base import GeometryKind
 
 # shapely type ids
@@ -46,13 +49,26 @@ class GeometryResult:
     repaired: dict[str, np.ndarray]
     outside_km: float | None = None
     """Distance from the work area to the nearest feature outside it, if any."""
+    wkb: np.ndarray | None = None
+    """Storage WKB (bytes) of each geometry left as it was decoded; None elsewhere. Only
+    without promotion."""
 
 
-def check_geometries(wkb: np.ndarray, kind: GeometryKind, src_crs: CRS,
+def check_geometries(wkb: np.ndarray | pa.Array, kind: GeometryKind, src_crs: CRS,
                      area: tuple[float, float, float, float],
-                     work_area: shapely.Polygon) -> GeometryResult:
-    """Decode WKB, check and repair, transform to the storage CRS."""
-    n = len(wkb)
+                     work_area: shapely.Polygon, *, promote: bool = True) -> GeometryResult:
+    """Decode WKB, check and repair, transform to the storage CRS.
+
+    Values in the usual WKB form (see :mod:`gis.ingest.wkb`) are checked for finite
+    coordinates and transformed before being decoded, straight in their bytes; the others
+    are decoded first and go through GEOS. Both give the same coordinates.
+
+    With ``promote`` false, single parts are left as they are, for :func:`encode_wkb` to
+    promote them in the WKB, which is much cheaper than building new geometries; then
+    ``GeometryResult.wkb`` holds the storage WKB of the geometries left as decoded.
+    """
+    values = _as_binary_array(wkb)
+    n = len(values)
     rejected: dict[str, np.ndarray] = {}
     repaired: dict[str, np.ndarray] = {}
     ok = np.ones(n, bool)
@@ -63,7 +79,15 @@ def check_geometries(wkb: np.ndarray, kind: GeometryKind, src_crs: CRS,
             rejected[reason] = mask
             ok[mask] = False
 
-    geoms = _decode(wkb, reject)
+    coords = read_coordinates(values)
+    fast = coords.read
+    finite = np.isfinite(coords.x) & np.isfinite(coords.y)
+    not_finite = np.zeros(n, bool)
+    not_finite[coords.point_value[~finite]] = True
+    coords.transform(lambda x, y: xy_to_storage(x, y, src_crs, area))
+    raw = coords.values_with_coordinates()
+
+    geoms = _decode(raw, reject)
     reject("sin geometría (vacía o nula)", shapely.is_missing(geoms) | shapely.is_empty(geoms))
 
     types = shapely.get_type_id(geoms)
@@ -72,18 +96,19 @@ def check_geometries(wkb: np.ndarray, kind: GeometryKind, src_crs: CRS,
             reject(f"tipo de geometría {TYPE_NAMES.get(int(type_id), type_id)}: la capa "
                    f"espera {KIND_WORDS[kind]}", types == type_id)
 
-    if shapely.has_z(geoms[ok]).any():
+    slow = ok & ~fast  # still in the file's CRS, perhaps with Z
+    if shapely.has_z(geoms[slow]).any():
         has_z = np.zeros(n, bool)
-        has_z[ok] = shapely.has_z(geoms[ok])
+        has_z[slow] = shapely.has_z(geoms[slow])
         geoms[has_z] = shapely.force_2d(geoms[has_z])
         repaired["se descartó la coordenada Z (altura)"] = has_z
 
-    coords, index = shapely.get_coordinates(geoms[ok], return_index=True)
-    bad_coords = np.zeros(n, bool)
-    bad_coords[np.flatnonzero(ok)[np.unique(index[~np.isfinite(coords).all(axis=1)])]] = True
-    reject("coordenadas no finitas (NaN o infinito)", bad_coords)
+    points, index = shapely.get_coordinates(geoms[slow], return_index=True)
+    not_finite[np.flatnonzero(slow)[np.unique(index[~np.isfinite(points).all(axis=1)])]] = True
+    reject("coordenadas no finitas (NaN o infinito)", not_finite)
 
-    geoms[ok] = to_storage(geoms[ok], src_crs, area)
+    slow &= ok
+    geoms[slow] = to_storage(geoms[slow], src_crs, area)
 
     # A bounding-box test: robust on invalid geometries, and the work area is a box.
     inside = np.zeros(n, bool)
@@ -96,10 +121,29 @@ def check_geometries(wkb: np.ndarray, kind: GeometryKind, src_crs: CRS,
     reject(OUTSIDE_REASON, outside)
 
     _validate(geoms, ok, kind, reject, repaired)
-    geoms[ok] = _promote(geoms[ok], kind)
+    if promote:
+        geoms[ok] = _promote(geoms[ok], kind)
     geoms[~ok] = None
-    return GeometryResult(geoms=geoms, rejected=rejected, repaired=repaired,
-                          outside_km=outside_km)
+    result = GeometryResult(geoms=geoms, rejected=rejected, repaired=repaired,
+                            outside_km=outside_km)
+    if not promote:
+        unchanged = ok & fast
+        for mask in repaired.values():
+            unchanged &= ~mask
+        result.wkb = np.full(n, None, dtype=object)
+        result.wkb[unchanged] = raw[unchanged]
+    return result
+
+
+def _as_binary_array(wkb: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(wkb, pa.ChunkedArray):
+        wkb = wkb.combine_chunks()
+    if isinstance(wkb, pa.ExtensionArray):
+        wkb = wkb.storage
+    if isinstance(wkb, pa.Array) and (pa.types.is_binary(wkb.type)
+                                      or pa.types.is_large_binary(wkb.type)):
+        return wkb
+    return pa.array(np.asarray(wkb, dtype=object), pa.binary())
 
 
 def _decode(wkb: np.ndarray, reject) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -195,3 +239,66 @@ def _promote(geoms: np.ndarray, kind: GeometryKind) -> np.ndarray:
     if is_single.any():
         out[is_single] = make_multi(geoms[is_single], indices=np.arange(is_single.sum()))
     return out
+
+
+_MULTI_WKB = {GeometryKind.MULTIPOLYGON: (POLYGON, 6),
+              GeometryKind.MULTILINESTRING: (LINESTRING, 5),
+              GeometryKind.MULTIPOINT: (POINT, 4)}
+"""Layer kind → (shapely type id of its single part, WKB type code of the multi type)."""
+_WKB_CODES = np.array([1, 2, 2, 3, 4, 5, 6, 7], np.uint32)
+"""WKB type code by shapely type id (a LinearRing is written as a LineString)."""
+_EWKB_SRID_FLAG = 0x20000000
+_BINARY = pa.large_binary()
+_NOTHING = pa.scalar(b"", _BINARY)
+_NO_END = 2**31 - 1
+"""Explicit end for ``binary_slice``: without one, Arrow 26 fails on values of unequal
+lengths ("Negative buffer resize")."""
+
+
+def encode_wkb(geoms: np.ndarray, kind: GeometryKind, srid: int,
+               wkb: np.ndarray | None = None) -> tuple[pa.Array, pa.Array]:
+    """2D little-endian WKB of checked geometries (None gives null), single parts promoted
+    to the layer's multi type; and the same as EWKB with ``srid``, as PostGIS reads it.
+
+    A single part becomes a multi of one part by prefixing its WKB with the multi's header
+    (byte order, type, 1 part). EWKB is WKB with a flag in the type and the SRID after it.
+    ``wkb``: the WKB of some geometries already (see :attr:`GeometryResult.wkb`); GEOS
+    writes the others.
+    """
+    n = len(geoms)
+    if wkb is None:
+        written = shapely.to_wkb(geoms, byte_order=1, output_dimension=2)
+    else:
+        written = wkb.copy()
+        missing = np.flatnonzero(~wkb.astype(bool) & ~shapely.is_missing(geoms))
+        if len(missing):
+            written[missing] = shapely.to_wkb(geoms[missing], byte_order=1,
+                                              output_dimension=2)
+    wkb = pa.array(written, _BINARY)
+    types = shapely.get_type_id(geoms)
+    codes = _WKB_CODES[np.clip(types, 0, 7)]
+    multi = _MULTI_WKB.get(kind)
+    if multi is not None and (single := types == multi[0]).any():
+        codes[single] = multi[1]
+        header = np.zeros((n, 9), np.uint8)
+        header[:, 0] = 1
+        header[:, 1:5] = np.frombuffer(multi[1].to_bytes(4, "little"), np.uint8)
+        header[:, 5:9] = np.frombuffer((1).to_bytes(4, "little"), np.uint8)
+        wkb = pc.binary_join_element_wise(
+            _first_bytes(header, np.where(single, 9, 0)), wkb, _NOTHING)
+    head = np.empty((n, 9), np.uint8)
+    head[:, 0] = 1
+    head[:, 1:5] = (codes | _EWKB_SRID_FLAG).astype("<u4").view(np.uint8).reshape(n, 4)
+    head[:, 5:9] = np.frombuffer(srid.to_bytes(4, "little"), np.uint8)
+    ewkb = pc.binary_join_element_wise(_first_bytes(head, np.full(n, 9)),
+                                       pc.binary_slice(wkb, 5, _NO_END), _NOTHING)
+    return wkb, ewkb
+
+
+def _first_bytes(matrix: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """The first ``lengths[i]`` bytes of each row of a uint8 matrix, as a binary array."""
+    n, width = matrix.shape
+    keep = np.arange(width)[None, :] < lengths[:, None]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return pa.Array.from_buffers(_BINARY, n, [None, pa.py_buffer(offsets),
+                                              pa.py_buffer(np.ascontiguousarray(matrix)[keep])])

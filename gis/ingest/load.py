@@ -1,6 +1,6 @@
 """Loading a new version of a layer into PostGIS in one transaction.
 
-The rows are copied (COPY, CSV) into ``staging.<layer>_v<N>``, indexed, then swapped with
+The rows are copied (COPY, binary format) into ``staging.<layer>_v<N>``, indexed, then swapped with
 ``layers.<layer>``: the version in force moves to ``history.<layer>_v<N-1>``. Everything
 happens in one transaction, so a failed or killed load leaves the previous version as it
 was, and readers see either the old or the new table, never a mix.
@@ -8,22 +8,21 @@ was, and readers see either the old or the new table, never a mix.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
+from gis.ingest import pgcopy
 from gis.schema import HISTORY_SCHEMA, LAYERS_SCHEMA, STAGING_SCHEMA, layer_table
-from layers.base import FieldType, VectorLayer
+from layers.base import VectorLayer
 
 CHANGE_CHANNEL = "secplac_layer_changed"
 """NOTIFY channel told the name of every layer that got a new version."""
@@ -69,24 +68,32 @@ class StagedLoad:
                 SetColumnComment(c) for c in self.table.columns if c.comment)]:
             conn.execute(str(comment.compile(dialect=_DIALECT)))  # type: ignore[arg-type]
         self.columns = [f.name for f in layer.fields] + ["geom"]
-        copy_sql = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT csv, NULL '')").format(
+        copy_sql = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT binary)").format(
             sql.Identifier(STAGING_SCHEMA), sql.Identifier(self.table.name),
             sql.SQL(", ").join(sql.Identifier(c) for c in self.columns),
         )
         self._cursor = conn.cursor()
-        self._copy_cm = self._cursor.copy(copy_sql)
+        # The queued writer sends the data from its own thread: the caller goes on
+        # preparing the next rows while the server reads these.
+        self._copy_cm = self._cursor.copy(copy_sql, writer=QueuedLibpqWriter(self._cursor))
         self._copy = self._copy_cm.__enter__()
         self._copy_open = True
+        self._copy.write(pgcopy.HEADER)
         self.rows = 0
 
-    def write(self, columns: dict[str, pa.Array], ewkb_hex: pa.Array) -> None:
-        """Append rows: typed field arrays (by field name) and hex EWKB geometries."""
-        arrays = [_csv_ready(columns[f.name], f.type) for f in self.layer.fields]
-        table = pa.Table.from_arrays([*arrays, ewkb_hex], names=self.columns)
-        buf = io.BytesIO()
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-        self._copy.write(buf.getbuffer())
-        self.rows += table.num_rows
+    @staticmethod
+    def encode(layer: VectorLayer, columns: dict[str, pa.Array], ewkb: pa.Array) -> pa.Array:
+        """COPY rows (one binary value each) from typed field arrays (by field name) and
+        EWKB geometries; a row with a null geometry is null and is not copied. Pure: may
+        run in any thread."""
+        return pgcopy.encode_rows([(columns[f.name], f.type) for f in layer.fields], ewkb)
+
+    def write(self, rows: pa.Array) -> None:
+        """Append rows made by :meth:`encode`."""
+        data = pgcopy.rows_buffer(rows)
+        if len(data):
+            self._copy.write(data)
+        self.rows += len(rows) - rows.null_count
 
     def abort(self) -> None:
         """End an unfinished COPY so that the transaction can be rolled back."""
@@ -98,8 +105,13 @@ class StagedLoad:
             except psycopg.Error:
                 pass
 
-    def finish(self, provenance: Provenance) -> None:
-        """Index, swap with the version in force and record the version in the catalog."""
+    def finish(self, provenance: Provenance,
+               extent: tuple[float, float, float, float] | None = None) -> None:
+        """Index, swap with the version in force and record the version in the catalog.
+
+        ``extent`` (xmin, ymin, xmax, ymax of the rows written) spares a scan of the table.
+        """
+        self._copy.write(pgcopy.TRAILER)
         self._copy_open = False
         self._copy_cm.__exit__(None, None, None)
         for index in self.table.indexes:
@@ -107,7 +119,8 @@ class StagedLoad:
         self._swap()
         record_version(self.conn, self.layer.name, self.version, "vector",
                        f"{LAYERS_SCHEMA}.{self.layer.name}", provenance,
-                       feature_count=self.rows, extent_from=self.layer.name)
+                       feature_count=self.rows,
+                       **({"extent_box": extent} if extent else {"extent_from": self.layer.name}))
 
     def _swap(self) -> None:
         name = self.layer.name
@@ -154,15 +167,24 @@ def _rename_indexes(conn: psycopg.Connection, schema: str, table: str, old_prefi
 
 def record_version(conn: psycopg.Connection, layer: str, version: int, kind: str,
                    data_location: str, p: Provenance, *, feature_count: int,
-                   extent_from: str | None = None, extent_wkb: bytes | None = None) -> None:
-    """Insert the catalog row of a new version, close the previous one, and notify."""
-    if extent_from is not None:
+                   extent_from: str | None = None, extent_wkb: bytes | None = None,
+                   extent_box: tuple[float, float, float, float] | None = None) -> None:
+    """Insert the catalog row of a new version, close the previous one, and notify.
+
+    The extent comes from the geometries of a layer table (``extent_from``), a WKB polygon
+    (``extent_wkb``) or the bounds of the data (``extent_box``).
+    """
+    extent: sql.Composable
+    if extent_box is not None:
+        extent = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, 32719)")
+        params: tuple[Any, ...] = tuple(float(v) for v in extent_box)
+    elif extent_from is not None:
         # ST_MakeEnvelope keeps a polygon even for a single point.
         extent = sql.SQL(
             "(SELECT ST_MakeEnvelope(ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), 32719) "
             "FROM (SELECT ST_Extent(geom) AS e FROM {}) AS s)"
         ).format(sql.Identifier(LAYERS_SCHEMA, extent_from))
-        params: tuple[Any, ...] = ()
+        params = ()
     else:
         extent = sql.SQL("ST_SetSRID(ST_GeomFromWKB(%s), 32719)")
         params = (extent_wkb,)
@@ -181,17 +203,3 @@ def record_version(conn: psycopg.Connection, layer: str, version: int, kind: str
          p.processed_file, Jsonb(p.report)),
     )
     conn.execute("SELECT pg_notify(%s, %s)", (CHANGE_CHANNEL, layer))
-
-
-def _csv_ready(arr: pa.Array, ftype: FieldType) -> pa.Array:
-    """Values as COPY (CSV) reads them: lists become PostgreSQL array literals."""
-    if ftype is not FieldType.TEXT_LIST:
-        return arr
-    flat = pc.list_flatten(arr)
-    quoted = pc.binary_join_element_wise(
-        '"', pc.replace_substring(pc.replace_substring(flat, "\\", "\\\\"), '"', '\\"'),
-        '"', "")
-    offsets = pc.subtract(arr.offsets, arr.offsets[0])
-    rebuilt = pa.ListArray.from_arrays(offsets, quoted, mask=pc.is_null(arr))
-    joined = pc.binary_join(rebuilt, ",")
-    return pc.binary_join_element_wise("{", joined, "}", "")

@@ -69,7 +69,8 @@ def proposal_impact(conn: psycopg.Connection, base_table: sql.Composable,
     """The impact of replacing ``base`` (stored in ``base_table``) by ``proposed``."""
     changed = changed_zones(base, proposed)
     params = {"changed": changed, "people": PEOPLE_PER_DWELLING, "max_rows": MAX_PARCEL_ROWS,
-              "risk_types": RISK_TYPES}
+              "risk_types": RISK_TYPES,
+              "reassigned": shapely.to_wkb(reassigned_area(base, proposed, changed))}
 
     def run(name: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -81,6 +82,7 @@ def proposal_impact(conn: psycopg.Connection, base_table: sql.Composable,
         return rows
 
     with conn.transaction():
+        conn.execute("SET LOCAL jit = off")  # JIT compiles for seconds on these plans
         _load_proposed(conn, proposed)
         run("changed_area")
         run("affected_parcels")
@@ -98,6 +100,23 @@ def proposal_impact(conn: psycopg.Connection, base_table: sql.Composable,
     }
     result["resumen"] = summary(result)
     return result
+
+
+def reassigned_area(base: gpd.GeoDataFrame, proposed: gpd.GeoDataFrame,
+                    changed: list[str]) -> shapely.Geometry:
+    """Where the zone code changes: the union of each changed zone's symmetric difference
+    between before and after (norm-only changes reassign nothing)."""
+    before = dict(zip(base["codigo"], base.geometry, strict=True))
+    after = dict(zip(proposed["codigo"], proposed.geometry, strict=True))
+    empty = shapely.GeometryCollection()
+    pieces = [_or_empty(before.get(c), empty).symmetric_difference(_or_empty(after.get(c), empty))
+              for c in changed]
+    area = shapely.union_all([p for p in pieces if not p.is_empty]) if pieces else empty
+    return area if area.area > 0.01 else shapely.Polygon()
+
+
+def _or_empty(geom: shapely.Geometry | None, empty: shapely.Geometry) -> shapely.Geometry:
+    return empty if geom is None else geom
 
 
 def _num(v: Any) -> Any:

@@ -151,11 +151,27 @@ def zoning_version_in_force(conn: psycopg.Connection) -> int:
     return int(row[0])
 
 
+_BASE_CACHE: dict[tuple[str, int, datetime], gpd.GeoDataFrame] = {}
+
+
 def base_zoning(settings: Settings, version: int) -> gpd.GeoDataFrame:
-    """The zones of a zoning version as a working copy (no fid)."""
+    """The zones of a zoning version as a working copy (no fid). A version never changes
+    once loaded, so the last few read are kept (keyed by when the version was loaded)."""
+    from gis.database import connect, database_url
     from gis.reading import read_layer
 
-    return read_layer("zoning", version=version, settings=settings).drop(columns=["fid"])
+    with connect(settings) as conn:
+        row = conn.execute("SELECT loaded_at FROM catalog.layer_versions WHERE layer = "
+                           "'zoning' AND version = %s", (version,)).fetchone()
+    key = (database_url(settings), version, row[0]) if row else None
+    if key is not None and key in _BASE_CACHE:
+        return _BASE_CACHE[key].copy()
+    zones = read_layer("zoning", version=version, settings=settings).drop(columns=["fid"])
+    if key is not None:
+        while len(_BASE_CACHE) >= 4:
+            _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
+        _BASE_CACHE[key] = zones
+    return zones.copy()
 
 
 def working_copy(settings: Settings, proposal: Proposal,

@@ -13,32 +13,60 @@ CREATE INDEX ON changed_area USING gist (geom);
 ANALYZE changed_area;
 
 -- name: affected_parcels
-CREATE TEMP TABLE affected_parcels ON COMMIT DROP AS
+-- Parcels are found through indexed pieces of the changed zones as they were (which also
+-- gives their zone before); only inside %(reassigned)s (area that changes zone, from the
+-- caller) is the zone after looked up among the proposed zones.
+CREATE TEMP TABLE base_changed_pieces ON COMMIT DROP AS
+SELECT codigo, ST_Subdivide(geom, 64) AS geom FROM {base} WHERE codigo = ANY(%(changed)s);
+CREATE INDEX ON base_changed_pieces USING gist (geom);
+ANALYZE base_changed_pieces;
+CREATE TEMP TABLE reassigned_pieces ON COMMIT DROP AS
+SELECT ST_Subdivide(g, 64) AS geom
+FROM (SELECT ST_SetSRID(ST_GeomFromWKB(%(reassigned)s), 32719) AS g) AS r
+WHERE NOT ST_IsEmpty(g);
+CREATE INDEX ON reassigned_pieces USING gist (geom);
+CREATE TEMP TABLE proposed_pieces ON COMMIT DROP AS
+SELECT codigo, ST_Subdivide(geom, 128) AS geom FROM proposed_zones;
+CREATE INDEX ON proposed_pieces USING gist (geom);
+ANALYZE reassigned_pieces;
+ANALYZE proposed_pieces;
+CREATE TEMP TABLE zone_norms ON COMMIT DROP AS
+SELECT 'antes' AS cual, codigo, coef_constructibilidad, coef_ocupacion_suelo,
+       densidad_maxima, to_jsonb(z) - 'fid' - 'geom' - 'codigo' - 'nombre' AS norms
+FROM (SELECT * FROM {base}) AS z
+UNION ALL
+SELECT 'despues', codigo, coef_constructibilidad, coef_ocupacion_suelo, densidad_maxima,
+       to_jsonb(z) - 'geom' - 'codigo' - 'nombre'
+FROM (SELECT * FROM proposed_zones) AS z;
+CREATE TEMP TABLE located_parcels ON COMMIT DROP AS
 WITH candidates AS (
     SELECT DISTINCT ON (p.fid) p.fid, p.rol, p.destino,
-           coalesce(p.superficie_terreno, ST_Area(p.geom)) AS lote,
-           ST_PointOnSurface(p.geom) AS pt
-    FROM layers.parcels AS p JOIN changed_area AS c ON p.geom && c.geom
-    WHERE ST_Intersects(c.geom, ST_PointOnSurface(p.geom))
+           coalesce(p.superficie_terreno, ST_Area(p.geom)) AS lote, s.pt,
+           b.codigo AS zona_antes
+    FROM layers.parcels AS p
+    CROSS JOIN LATERAL (SELECT ST_PointOnSurface(p.geom) AS pt) AS s
+    JOIN base_changed_pieces AS b ON p.geom && b.geom AND ST_Intersects(b.geom, s.pt)
 )
-SELECT c.fid, c.rol, c.destino, c.lote, c.pt,
-       b.codigo AS zona_antes, n.codigo AS zona_despues,
-       c.lote * coalesce(b.coef_constructibilidad, 0) AS edificable_antes,
-       c.lote * coalesce(n.coef_constructibilidad, 0) AS edificable_despues,
-       c.lote * coalesce(b.coef_ocupacion_suelo, 0) AS ocupacion_antes,
-       c.lote * coalesce(n.coef_ocupacion_suelo, 0) AS ocupacion_despues,
-       c.lote / 10000.0 * coalesce(b.densidad_maxima, 0) / %(people)s AS viviendas_antes,
-       c.lote / 10000.0 * coalesce(n.densidad_maxima, 0) / %(people)s AS viviendas_despues,
+SELECT c.*,
+       CASE WHEN EXISTS (SELECT 1 FROM reassigned_pieces AS r WHERE ST_Intersects(r.geom, c.pt))
+            THEN (SELECT codigo FROM proposed_pieces AS n WHERE ST_Intersects(n.geom, c.pt)
+                  LIMIT 1)
+            ELSE c.zona_antes END AS zona_despues
+FROM candidates AS c;
+CREATE TEMP TABLE affected_parcels ON COMMIT DROP AS
+SELECT l.fid, l.rol, l.destino, l.lote, l.pt, l.zona_antes, l.zona_despues,
+       l.lote * coalesce(b.coef_constructibilidad, 0) AS edificable_antes,
+       l.lote * coalesce(n.coef_constructibilidad, 0) AS edificable_despues,
+       l.lote * coalesce(b.coef_ocupacion_suelo, 0) AS ocupacion_antes,
+       l.lote * coalesce(n.coef_ocupacion_suelo, 0) AS ocupacion_despues,
+       l.lote / 10000.0 * coalesce(b.densidad_maxima, 0) / %(people)s AS viviendas_antes,
+       l.lote / 10000.0 * coalesce(n.densidad_maxima, 0) / %(people)s AS viviendas_despues,
        b.norms IS DISTINCT FROM n.norms AS normas_cambian
-FROM candidates AS c
-LEFT JOIN LATERAL (
-    SELECT z.codigo, z.coef_constructibilidad, z.coef_ocupacion_suelo, z.densidad_maxima,
-           to_jsonb(z) - 'fid' - 'geom' - 'codigo' - 'nombre' AS norms
-    FROM {base} AS z WHERE ST_Intersects(z.geom, c.pt) LIMIT 1) AS b ON true
-LEFT JOIN LATERAL (
-    SELECT z.codigo, z.coef_constructibilidad, z.coef_ocupacion_suelo, z.densidad_maxima,
-           to_jsonb(z) - 'geom' - 'codigo' - 'nombre' AS norms
-    FROM proposed_zones AS z WHERE ST_Intersects(z.geom, c.pt) LIMIT 1) AS n ON true;
+FROM located_parcels AS l
+LEFT JOIN zone_norms AS b ON b.cual = 'antes' AND b.codigo = l.zona_antes
+LEFT JOIN zone_norms AS n ON n.cual = 'despues' AND n.codigo = l.zona_despues;
+CREATE INDEX ON affected_parcels USING gist (pt);
+ANALYZE affected_parcels;
 
 -- name: totals
 SELECT count(*) FILTER (WHERE zona_antes IS DISTINCT FROM zona_despues) AS predios_cambian_zona,
