@@ -57,6 +57,9 @@ def layer_table(layer: VectorLayer, meta: sa.MetaData, *, schema: str = LAYERS_S
         sa.Index(f"{name}_geom_idx", "geom", postgresql_using="gist"),
         *(sa.Index(f"{name}_{f.name}_key", f.name, unique=True)
           for f in layer.fields if f.unique),
+        # Trigram indexes serve the case- and accent-insensitive search (gis.search).
+        *(sa.Index(f"{name}_{f}_trgm", f, postgresql_using="gin",
+                   postgresql_ops={f: "gin_trgm_ops"}) for f in layer.search),
     ]
     return sa.Table(name, meta, *columns, schema=schema, comment=layer.title)
 
