@@ -275,8 +275,7 @@ def _normalize_rol_bulk(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     matched = pc.is_valid(parts)
     manzana = pc.utf8_lpad(pc.struct_field(parts, "m"), 5, "0")
     predio = pc.utf8_lpad(pc.struct_field(parts, "p"), 5, "0")
-    joined = pc.binary_join_element_wise(manzana, predio, "-")
-    out = pc.if_else(matched, joined, pa.scalar(None, pa.string()))
+    out = pc.binary_join_element_wise(manzana, predio, "-")  # null where not matched
     undecided = _mask(pc.and_(pc.is_valid(values), pc.invert(matched)), len(values))
     return out, undecided
 

@@ -15,6 +15,7 @@ import shapely
 from pyproj import CRS
 
 from gis.crs import to_storage, xy_to_storage
+from gis.ingest.pgcopy import first_bytes
 from gis.ingest.wkb import read_coordinates
 from layers.base import GeometryKind
 
@@ -285,20 +286,11 @@ def encode_wkb(geoms: np.ndarray, kind: GeometryKind, srid: int,
         header[:, 1:5] = np.frombuffer(multi[1].to_bytes(4, "little"), np.uint8)
         header[:, 5:9] = np.frombuffer((1).to_bytes(4, "little"), np.uint8)
         wkb = pc.binary_join_element_wise(
-            _first_bytes(header, np.where(single, 9, 0)), wkb, _NOTHING)
+            first_bytes(header, np.where(single, 9, 0)), wkb, _NOTHING)
     head = np.empty((n, 9), np.uint8)
     head[:, 0] = 1
     head[:, 1:5] = (codes | _EWKB_SRID_FLAG).astype("<u4").view(np.uint8).reshape(n, 4)
     head[:, 5:9] = np.frombuffer(srid.to_bytes(4, "little"), np.uint8)
-    ewkb = pc.binary_join_element_wise(_first_bytes(head, np.full(n, 9)),
+    ewkb = pc.binary_join_element_wise(first_bytes(head, np.full(n, 9)),
                                        pc.binary_slice(wkb, 5, _NO_END), _NOTHING)
     return wkb, ewkb
-
-
-def _first_bytes(matrix: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """The first ``lengths[i]`` bytes of each row of a uint8 matrix, as a binary array."""
-    n, width = matrix.shape
-    keep = np.arange(width)[None, :] < lengths[:, None]
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return pa.Array.from_buffers(_BINARY, n, [None, pa.py_buffer(offsets),
-                                              pa.py_buffer(np.ascontiguousarray(matrix)[keep])])

@@ -5,11 +5,14 @@ which is most of its work in a text COPY. Each field is turned into one or more 
 arrays (length prefix, payload) with NumPy and Arrow compute; joining them row-wise gives
 one binary value per row, so rows can still be filtered after encoding.
 
-Format: https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4 — big-endian
-integers; a field is its byte length (``-1`` for NULL) then its bytes.
+Format: "Binary Format" in https://www.postgresql.org/docs/current/sql-copy.html — a
+header, then per row the field count and each field as its byte length (``-1`` for NULL)
+and its bytes, big-endian; then a trailer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -71,12 +74,12 @@ def _fixed_width(matrix: np.ndarray, nulls: np.ndarray | None) -> pa.Array:
 
 
 def _numeric(values: pa.Array, dtype: str, width: int,
-             transform: object = None) -> list[pa.Array]:
+             transform: Callable[[np.ndarray], np.ndarray] | None = None) -> list[pa.Array]:
     n = len(values)
     nulls = np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), bool)
     filled = values.fill_null(0) if values.null_count else values
     raw = filled.to_numpy(zero_copy_only=False)
-    if callable(transform):
+    if transform is not None:
         raw = transform(raw)
     matrix = np.empty((n, 4 + width), np.uint8)
     matrix[:, :4] = np.frombuffer(width.to_bytes(4, "big"), np.uint8)
@@ -123,7 +126,7 @@ def _text_list(values: pa.Array) -> list[pa.Array]:
     ints[:, 2] = TEXT_OID
     ints[:, 3] = counts
     ints[:, 4] = 1
-    header = _first_bytes(ints.view(np.uint8).reshape(n, 20), np.where(counts > 0, 20, 12))
+    header = first_bytes(ints.view(np.uint8).reshape(n, 20), np.where(counts > 0, 20, 12))
     payload = pc.binary_join_element_wise(header, joined, pa.scalar(b"", BINARY))
     nulls = np.asarray(values.is_null().to_numpy(zero_copy_only=False), bool)
     lengths = pc.binary_length(payload).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -134,7 +137,7 @@ def _text_list(values: pa.Array) -> list[pa.Array]:
     return [prefix, payload]
 
 
-def _first_bytes(matrix: np.ndarray, lengths: np.ndarray) -> pa.Array:
+def first_bytes(matrix: np.ndarray, lengths: np.ndarray) -> pa.Array:
     """The first ``lengths[i]`` bytes of each row of ``matrix`` as a binary array."""
     n, width = matrix.shape
     keep = np.arange(width)[None, :] < lengths[:, None]

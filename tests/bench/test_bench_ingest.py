@@ -23,10 +23,11 @@ def test_ingest_benchmark_reports_both_loads(tmp_path: Path) -> None:
     assert saved["features"] == SIZE
     for tool in ("platform", "ogr2ogr"):
         figures = saved[tool]
-        assert figures["seconds"] > 0 and figures["cpu_seconds"] > 0
-        assert figures["features_per_s"] == pytest.approx(SIZE / figures["seconds"], rel=1e-3)
+        assert 0 < figures["seconds"] <= figures["process_seconds"]
+        assert figures["cpu_seconds"] > 0
+        assert figures["features_per_s"] == pytest.approx(SIZE / figures["seconds"], rel=1e-2)
         assert 0 < figures["peak_rss_mib"] < 4096
-    assert saved["ratio"] > 0
+    assert saved["ratio"] > saved["ratio_with_startup"] > 0
     assert saved["ratio"] == pytest.approx(
         saved["platform"]["features_per_s"] / saved["ogr2ogr"]["features_per_s"], abs=1e-3)
     assert saved["targets"] == {"ratio_at_least": 1.0, "peak_rss_mib_under": 4096}
