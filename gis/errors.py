@@ -29,3 +29,27 @@ class SetupError(PlatformError):
 
 class NotFoundError(PlatformError):
     http_status = 404
+
+
+class ForbiddenError(PlatformError):
+    """Known user, but not allowed to do this."""
+
+    http_status = 403
+
+
+class ConflictError(PlatformError):
+    """The request clashes with the state of what it changes."""
+
+    http_status = 409
+
+
+class PreconditionFailedError(PlatformError):
+    """A stale ``If-Match``: someone else changed the thing since it was read."""
+
+    http_status = 412
+
+
+class PreconditionRequiredError(PlatformError):
+    """A write without ``If-Match`` where optimistic concurrency requires one."""
+
+    http_status = 428

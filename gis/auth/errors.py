@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from gis.errors import PlatformError
+from gis.errors import ConflictError, ForbiddenError, PlatformError
 
 TIME_ZONE = ZoneInfo("America/Santiago")
 
@@ -51,18 +51,16 @@ class TooManyAttemptsError(PlatformError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class PermissionDeniedError(PlatformError):
+class PermissionDeniedError(ForbiddenError):
     """The user is known but their role does not allow the operation."""
 
-    http_status = 403
+
+class UserExistsError(ConflictError):
+    pass
 
 
-class UserExistsError(PlatformError):
-    http_status = 409
-
-
-class LastAdminError(PlatformError):
-    http_status = 409
+class LastAdminError(ConflictError):
+    pass
 
 
 def local_time(value: datetime) -> str:

@@ -18,8 +18,15 @@ import shapely
 from psycopg.rows import dict_row
 
 from gis import audit
+from gis.auth import PermissionDeniedError as Forbidden
 from gis.auth import Role, User
-from gis.errors import NotFoundError, PlatformError
+from gis.errors import (
+    ConflictError,
+    NotFoundError,
+    PlatformError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
 from gis.proposals.operations import Operation, OperationError, apply_operation, replay
 from gis.proposals.validation import (
     ValidationResult,
@@ -57,20 +64,11 @@ TRANSITIONS = {
 """Workflow actions (applying is :func:`apply_proposal`, for admins)."""
 
 
-class ProposalError(PlatformError):
-    http_status = 409
+class ProposalError(ConflictError):
+    """An action the proposal's state does not allow (or a failed re-validation)."""
 
 
-class StaleProposal(PlatformError):
-    http_status = 412
 
-
-class PreconditionRequired(PlatformError):
-    http_status = 428
-
-
-class Forbidden(PlatformError):
-    http_status = 403
 
 
 @dataclass
@@ -185,12 +183,12 @@ def working_copy(settings: Settings, proposal: Proposal,
 
 def _check_etag(proposal: Proposal, if_match: str | None) -> None:
     if if_match is None:
-        raise PreconditionRequired(
+        raise PreconditionRequiredError(
             "Falta la cabecera If-Match con la versión de la propuesta que se editó.",
             hint=f"Envíe If-Match: {proposal.etag} (la ETag de la última lectura).")
     tags = [t.strip() for t in if_match.split(",")]
     if proposal.etag not in tags and "*" not in tags:
-        raise StaleProposal(
+        raise PreconditionFailedError(
             f"La propuesta {proposal.id} cambió desde que la leyó: {proposal.actualizada_por} "
             f"hizo «{proposal.ultima_accion}» el {proposal.actualizada:%d-%m-%Y %H:%M}.",
             hint="Vuelva a cargar la propuesta, revise el cambio y repita su edición.")
