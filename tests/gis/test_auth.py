@@ -224,13 +224,14 @@ def test_personal_api_tokens_store_only_a_hash_and_can_be_revoked(
         user_from_token(conn, settings, secret)
     # An admin can revoke anyone's token; a token can expire.
     second = create_api_token(conn, editor, "cuaderno", expires_days=30)
-    token_id = list_api_tokens(conn, editor)[0].id
+    token_id = next(t.id for t in list_api_tokens(conn, editor) if t.name == "cuaderno")
     conn.execute("UPDATE auth.api_tokens SET expires_at = now() - interval '1 hour' "
                  "WHERE id = %s", (token_id,))
     with pytest.raises(TokenExpiredError, match="El token de API «cuaderno» venció el"):
         user_from_token(conn, settings, second)
     third = create_api_token(conn, editor, "tercero")
-    revoke_api_token(conn, list_api_tokens(conn, editor)[0].id, by=admin)
+    revoke_api_token(conn, next(t.id for t in list_api_tokens(conn, editor)
+                                if t.name == "tercero"), by=admin)
     with pytest.raises(TokenRevokedError):
         user_from_token(conn, settings, third)
     actions = [(e["action"], e["actor"]) for e in audit.entries(conn, action="token")]
