@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     zoning_gap_tolerance_m2: float = 25.0
     """Gaps and overlaps between zones smaller than this are slivers, not errors."""
 
+    truck_route_band_m: float = 200.0
+    """Width on each side of an authorised truck route of its influence band (noise,
+    dust, traffic), used by the projects' territorial profile."""
+    profile_raster_buffer_m: float = 50.0
+    """Buffer around a point or line project over which raster statistics are taken."""
+
     ingest_batch_size: int = 50_000
     api_host: str = "127.0.0.1"
     api_port: int = 8000
