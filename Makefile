@@ -6,6 +6,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
 PYTHON ?= python3
 
 .PHONY: setup system python frontend run test bench lint notebooks clean-db
@@ -35,7 +36,12 @@ run: setup
 test: setup
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: setup
+# Benchmark-only dependencies (tipg, the tiles benchmark's reference server).
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
+
+bench: setup $(BENCH_STAMP)
 	@$(PY) -m bench
 
 lint: setup

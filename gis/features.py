@@ -234,10 +234,14 @@ class FeaturePage:
 
 def fetch_page(conn: psycopg.Connection, q: FeatureQuery,
                known_count: int | None = None) -> FeaturePage:
-    """One page of features and the number matched (``known_count`` when unfiltered)."""
+    """One page of features and the number matched (``known_count`` when unfiltered).
+
+    The page's rows are chosen first and only they are turned into GeoJSON: PostgreSQL
+    would otherwise build the JSON of every row skipped by ``OFFSET`` too."""
     where, params = q.where()
-    query = sql.SQL("SELECT {} FROM {}{}{} LIMIT %s OFFSET %s").format(
-        q.feature_json_sql(), q.source(), where, q.order_sql())
+    order = q.order_sql()
+    query = sql.SQL("SELECT {} FROM (SELECT * FROM {}{}{} LIMIT %s OFFSET %s) AS page{}").format(
+        q.feature_json_sql(), q.source(), where, order, order)
     with conn.cursor() as cur:
         cur.execute(query, [*params, q.limit, q.offset])
         features = [row[0] for row in cur.fetchall()]
@@ -328,6 +332,8 @@ def queryables(layer: VectorLayer, self_url: str) -> dict[str, Any]:
             schema["description"] = f.description
         if f.choices and f.type is FieldType.TEXT:
             schema["enum"] = list(f.choices)
+        if f.choices and f.type is FieldType.TEXT_LIST:
+            schema["items"] = {"type": "string", "enum": list(f.choices)}
         if f.minimum is not None:
             schema["minimum"] = f.minimum
         if f.maximum is not None:

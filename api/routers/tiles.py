@@ -3,13 +3,13 @@ with every layer), TileJSON, and the WebMercatorQuad tile matrix set."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import psycopg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
 
-from api.dependencies import get_connection
 from api.ogc import JSON, MVT, base_url, json_response, link
 from api.routers.features import vector_layer
 from gis.tiles import MAX_ZOOM, TMS, TileCache, TileNotFound, cached_tile, check_tile
@@ -17,7 +17,6 @@ from layers import vector_layers
 from layers.base import VectorLayer
 
 router = APIRouter(tags=["OGC API - Tiles"])
-Conn = Annotated[psycopg.Connection, Depends(get_connection)]
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 TILE_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
@@ -36,16 +35,28 @@ def map_layers(z: int) -> list[VectorLayer]:
     return [lyr for lyr in vector_layers() if lyr.style.min_zoom <= z]
 
 
-def tile_response(request: Request, conn: psycopg.Connection, layers: list[VectorLayer],
-                  z: int, y: int, x: int) -> Response:
+def tile_response(request: Request, layers: list[VectorLayer], z: int, y: int, x: int,
+                  ) -> Response:
+    """The tile from the cache or PostGIS, with its ETag (a blocking call: run it in the
+    thread pool, as :func:`tile_endpoint` does)."""
     cache: TileCache = request.app.state.tile_cache
-    data, tag = cached_tile(conn, cache, layers, z, x, y)
+    pool: ConnectionPool = request.app.state.pool
+    with pool.connection() as conn:
+        data, tag = cached_tile(conn, cache, layers, z, x, y)
     headers = {**TILE_HEADERS, "ETag": tag}
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers=headers)
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)
+
+
+async def tile_endpoint(request: Request, layers: list[VectorLayer], z: int, y: int, x: int,
+                        ) -> Response:
+    """:func:`tile_response` in one trip to the thread pool. Tile endpoints are ``async``
+    and take no connection dependency: a cached tile is served with one thread hop instead
+    of three (connection in, endpoint, connection out)."""
+    return await run_in_threadpool(tile_response, request, layers, z, y, x)
 
 
 def _vector_layers_json(layers: list[VectorLayer]) -> list[dict[str, Any]]:
@@ -129,10 +140,10 @@ def map_tilejson(tileMatrixSetId: str, request: Request) -> Response:  # noqa: N
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
             summary="Tesela vectorial con todas las capas", response_class=Response,
             responses={200: {"content": {MVT: {}}}, 204: {"description": "Tesela vacía"}})
-def map_tile(tileMatrixSetId: str, tileMatrix: int, tileRow: int, tileCol: int,  # noqa: N803
-             request: Request, conn: Conn) -> Response:
+async def map_tile(tileMatrixSetId: str, tileMatrix: int, tileRow: int,  # noqa: N803
+                   tileCol: int, request: Request) -> Response:  # noqa: N803
     _check_tms(tileMatrixSetId)
-    return tile_response(request, conn, map_layers(tileMatrix), tileMatrix, tileRow, tileCol)
+    return await tile_endpoint(request, map_layers(tileMatrix), tileMatrix, tileRow, tileCol)
 
 
 # -- one collection -------------------------------------------------------------------------
@@ -169,8 +180,9 @@ def collection_tilejson(collectionId: str, tileMatrixSetId: str,  # noqa: N803
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/"
             "{tileCol}", summary="Tesela vectorial de una capa", response_class=Response,
             responses={200: {"content": {MVT: {}}}, 204: {"description": "Tesela vacía"}})
-def collection_tile(collectionId: str, tileMatrixSetId: str, tileMatrix: int,  # noqa: N803
-                    tileRow: int, tileCol: int, request: Request, conn: Conn) -> Response:  # noqa: N803
+async def collection_tile(collectionId: str, tileMatrixSetId: str,  # noqa: N803
+                          tileMatrix: int, tileRow: int, tileCol: int,  # noqa: N803
+                          request: Request) -> Response:
     layer = vector_layer(collectionId)
     _check_tms(tileMatrixSetId)
     if tileMatrix < layer.style.min_zoom:
@@ -178,4 +190,4 @@ def collection_tile(collectionId: str, tileMatrixSetId: str, tileMatrix: int,  #
         check_tile(tileMatrix, tileCol, tileRow)
         return Response(status_code=204, headers={
             **TILE_HEADERS, "X-Aviso": f"capa visible desde el nivel {layer.style.min_zoom}"})
-    return tile_response(request, conn, [layer], tileMatrix, tileRow, tileCol)
+    return await tile_endpoint(request, [layer], tileMatrix, tileRow, tileCol)
