@@ -25,6 +25,7 @@ import psycopg
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import get_connection
 from gis import audit
@@ -182,8 +183,8 @@ def require(*roles: Role) -> Callable[..., User]:
     return dependency
 
 
-def reader(request: Request,
-           _token: Annotated[str | None, Depends(bearer_scheme)]) -> User | None:
+async def reader(request: Request,
+                 _token: Annotated[str | None, Depends(bearer_scheme)]) -> User | None:
     """Dependency for reads (use it as ``Depends(reader)``).
 
     When ``settings.reads_require_login`` is false it lets everyone through and returns
@@ -192,7 +193,11 @@ def reader(request: Request,
     are sent to the login page, other clients get 401. Writes are left to :func:`require`.
     """
     if not _settings(request).reads_require_login or request.method not in SAFE_METHODS:
-        return None
+        return None  # async and answered here: open reads cost no thread hop
+    return await run_in_threadpool(_logged_in_reader, request)
+
+
+def _logged_in_reader(request: Request) -> User:
     token = _bearer_token(request)
     from_cookie = token is None
     token = token or request.cookies.get(SESSION_COOKIE)
