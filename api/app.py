@@ -17,6 +17,8 @@ from api.routers import (
     catalog,
     features,
     maps,
+    profiles,
+    proposal_pages,
     proposals,
     rasters,
     search,
@@ -32,8 +34,8 @@ from gis.settings import Settings
 from gis.tiles import TileCache
 
 ROUTERS = (features.router, tiles.router, styles.router, rasters.router, maps.router,
-           catalog.router, search.router, viewer.router, proposals.router,
-           proposals.versions_router)
+           catalog.router, search.router, viewer.router, proposal_pages.router,
+           proposals.router, proposals.versions_router, profiles.router)
 """Every endpoint group, one module each in api/routers/. Their reads go through
 ``api.security.reader`` (login required when ``settings.reads_require_login``); their
 writes declare ``api.security.require(...)``. The auth router is outside ``reader``

@@ -23,6 +23,8 @@ VENDOR_PACKAGES = {
     "fontawesome": "@fortawesome/fontawesome-free",
     "awesome-markers": "leaflet.awesome-markers/dist",
     "swagger-ui": "swagger-ui-dist",
+    "terra-draw": "terra-draw/dist",
+    "terra-draw-maplibre-gl-adapter": "terra-draw-maplibre-gl-adapter/dist",
 }
 """URL name → folder inside node_modules. Only these folders are reachable."""
 

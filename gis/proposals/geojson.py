@@ -41,9 +41,21 @@ def _stack(x: Any, y: Any) -> Any:
 
 def to_lonlat_geojson(geom: BaseGeometry) -> dict[str, Any]:
     """A storage-CRS geometry as a GeoJSON geometry in lon/lat, 8 decimals (1 mm)."""
-    data: dict[str, Any] = json.loads(shapely.to_geojson(
-        shapely.set_precision(_transform(geom, False), 1e-8)))
+    moved = _transform(geom, False)
+    try:
+        rounded = shapely.set_precision(moved, 1e-8)
+    except shapely.errors.GEOSException:
+        # GEOS cannot snap some invalid geometries (a validation problem's pieces may
+        # overlap): round the coordinates instead, keeping the shape as it is.
+        rounded = shapely.transform(moved, lambda xy: _round(xy, 8))
+    data: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return data
+
+
+def _round(xy: Any, decimals: int) -> Any:
+    import numpy as np
+
+    return np.round(xy, decimals)
 
 
 def from_lonlat_geojson(data: Any, what: str = "geometría") -> BaseGeometry:
