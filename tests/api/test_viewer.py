@@ -17,7 +17,7 @@ from rasterio.io import MemoryFile
 
 from api.routers.viewer import PROJECT_FILTERS
 from gis.styles import map_style
-from layers import get_layer
+from layers import get_layer, vector_layers
 from layers.base import VectorLayer
 from tests.conftest import query
 
@@ -439,4 +439,26 @@ def test_export_png_of_the_current_view(page: Any, server: str) -> None:
     assert image.shape[2] == width and image.shape[1] > height
     map_part = image[:, :height]
     assert distinct_colours(map_part) > 50, "the exported map is blank"
+    assert page.failed_requests == []
+
+
+@pytest.mark.parametrize("layer", sorted(lyr.name for lyr in vector_layers()))
+def test_each_layer_renders_from_its_vector_tiles_with_its_style(page: Any, server: str,
+                                                                 api_settings,  # type: ignore[no-untyped-def]
+                                                                 layer: str) -> None:
+    """MapLibre draws every layer from the vector tiles with the style made for it."""
+    lon, lat = query(api_settings, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform("  # noqa: S608
+                     f"ST_PointOnSurface(geom), 4326) AS p FROM layers.{layer} "
+                     "ORDER BY fid LIMIT 1) AS s")[0]
+    zoom = max(15, get_layer(layer).style.min_zoom)  # type: ignore[union-attr]
+    open_map(page, server, f"#mapa={zoom}/{lat:.6f}/{lon:.6f}&capas={layer}")
+    drawn = page.evaluate("""(name) => {
+        const ids = mapa.getStyle().layers
+            .filter(l => l.metadata?.['secplac:capa'] === name).map(l => l.id);
+        const feats = mapa.queryRenderedFeatures({ layers: ids });
+        return { ids: ids.length, feats: feats.length,
+                 sourceLayers: [...new Set(feats.map(f => f.sourceLayer))] };
+    }""", layer)
+    assert drawn["ids"] > 0 and drawn["feats"] > 0, drawn
+    assert drawn["sourceLayers"] == [layer]
     assert page.failed_requests == []
