@@ -266,10 +266,12 @@ def current_profile(conn: psycopg.Connection, settings: Settings, codigo: str
     return _ordered(profile)
 
 
-def refresh_profiles(conn: psycopg.Connection, settings: Settings) -> int:
+def refresh_profiles(conn: psycopg.Connection, settings: Settings, *,
+                     only_stored: bool = False) -> int:
     """Recompute the stale sections of every project's stored profile (e.g. after a new
     zoning version or a cadastre load), drop the profiles of projects that no longer
-    exist, and return how many profiles were (re)computed."""
+    exist, and return how many profiles were (re)computed. With ``only_stored``, projects
+    never profiled are left for their first read."""
     stamps = section_stamps(settings, revisions(conn, DEPENDENCIES))
     with conn.transaction():
         conn.execute("DELETE FROM profiles.project_profiles AS s WHERE NOT EXISTS "
@@ -281,7 +283,7 @@ def refresh_profiles(conn: psycopg.Connection, settings: Settings) -> int:
     groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
     for code, profile, stored in rows:
         stale = tuple(stale_sections(stored, stamps))
-        if stale:
+        if stale and not (only_stored and stored is None):
             groups.setdefault(stale, []).append((str(code), dict(profile or {})))
     done = 0
     for stale, projects in groups.items():

@@ -479,6 +479,9 @@ def apply_proposal(conn: psycopg.Connection, settings: Settings, user: User,
         fuente=f"Propuesta {proposal.id} «{proposal.titulo}» (autor {proposal.autor}), "
         f"aplicada por {user.username}", licencia="Municipalidad de San Antonio",
         demo=False), within=mark_applied)
+    from gis.profile import refresh_profiles
+
+    refresh_profiles(conn, settings, only_stored=True)  # the profiles' zoning sections
     return get_proposal(conn, proposal.id)
 
 

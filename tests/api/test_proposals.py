@@ -121,11 +121,19 @@ def test_whole_workflow_split_change_height_approve_apply(http: httpx.Client, to
     before_apply = http.get("/collections/zoning/items",
                             params={"filter": f"codigo = '{code}-B'"}).json()
     assert before_apply["numberMatched"] == 0
+    project = query(api_settings, "SELECT codigo FROM layers.projects ORDER BY codigo "
+                    "LIMIT 1")[0][0]
+    assert http.get(f"/proyectos/{project}/perfil").status_code == 200  # stored now
+    stored_at = query(api_settings, "SELECT calculado FROM profiles.project_profiles "
+                      "WHERE codigo = %s", (project,))[0][0]
     res = http.post(f"/propuestas/{p['id']}/aplicar", headers=auth(tokens, "adminp", etag))
     assert res.status_code == 200, res.text
     applied = res.json()
     assert applied["estado"] == "aplicada"
     assert applied["version_aplicada"] == versions_before + 1
+    # dependent project profiles were refreshed by the apply itself, not on next read
+    assert query(api_settings, "SELECT calculado FROM profiles.project_profiles WHERE "
+                 "codigo = %s", (project,))[0][0] > stored_at
 
     # the new zone is served at once, in features and in tiles
     now = http.get("/collections/zoning/items", params={"filter": f"codigo = '{code}-B'"})
