@@ -55,7 +55,7 @@ def read_layer(name: str, *, bbox: tuple[float, float, float, float] | None = No
     out_crs = crs if isinstance(crs, CRS) else parse_crs(str(crs))
     settings = settings or Settings()
     fields = _checked_fields(layer, columns)
-    table = _table_for(layer, version, settings)
+    table = version_table(layer, version, settings)
     conditions, params = [], []
     for field_name, value in (where or {}).items():
         fld = _checked_fields(layer, [field_name])[0]
@@ -106,7 +106,9 @@ def _checked_fields(layer: VectorLayer, columns: list[str] | None) -> list[str]:
     return list(columns)
 
 
-def _table_for(layer: VectorLayer, version: int | None, settings: Settings) -> sql.Composed:
+def version_table(layer: VectorLayer, version: int | None, settings: Settings,
+                  ) -> sql.Composed:
+    """The table holding ``version`` of ``layer`` (the version in force when None)."""
     if version is None:
         return sql.Identifier(LAYERS_SCHEMA, layer.name)  # type: ignore[return-value]
     from gis.catalog import layer_versions

@@ -22,7 +22,10 @@ from gis.proposals.diff import zoning_diff
 from gis.proposals.geojson import from_lonlat_geojson, to_lonlat_geojson
 from gis.proposals.impact import proposal_impact
 from gis.proposals.operations import Operation
+from gis.proposals.validation import plain_value
+from gis.reading import version_table
 from gis.settings import Settings
+from layers.zoning import LAYER as ZONING
 
 router = APIRouter(prefix="/propuestas", tags=["Propuestas de zonificación"],
                    dependencies=[Depends(reader)])
@@ -122,7 +125,7 @@ def proposed_zoning(proposal_id: int, conn: Conn, settings: Config) -> Response:
     p = store.get_proposal(conn, proposal_id)
     zones = store.working_copy(settings, p)
     features = [{"type": "Feature", "id": z["codigo"], "geometry": to_lonlat_geojson(geom),
-                 "properties": {k: _plain(v) for k, v in z.items() if k != "geometry"}}
+                 "properties": {k: plain_value(v) for k, v in z.items() if k != "geometry"}}
                 for z, geom in zip(zones.drop(columns="geometry").to_dict("records"),
                                    zones.geometry, strict=True)]
     return json_response({"type": "FeatureCollection", "features": features},
@@ -142,7 +145,7 @@ def impact(proposal_id: int, conn: Conn, settings: Config) -> Response:
     p = store.get_proposal(conn, proposal_id)
     base = store.base_zoning(settings, p.base_version)
     proposed = store.working_copy(settings, p)
-    table = _version_table(conn, p.base_version)
+    table = version_table(ZONING, p.base_version, settings)
     return json_response(proposal_impact(conn, table, base, proposed))
 
 
@@ -182,26 +185,6 @@ def apply(proposal_id: int, conn: Conn, settings: Config, user: Staff,
 
 @versions_router.get("/diferencias", summary="Diferencias entre dos versiones (GeoJSON)")
 def versions_diff(desde: int, hasta: int, conn: Conn, settings: Config) -> Response:
-    from gis.reading import read_layer
-
-    before = read_layer("zoning", version=desde, settings=settings).drop(columns=["fid"])
-    after = read_layer("zoning", version=hasta, settings=settings).drop(columns=["fid"])
+    before = store.base_zoning(settings, desde)
+    after = store.base_zoning(settings, hasta)
     return json_response(zoning_diff(before, after), "application/geo+json")
-
-
-def _version_table(conn: psycopg.Connection, version: int) -> Any:
-    from psycopg import sql
-
-    from gis.schema import HISTORY_SCHEMA, LAYERS_SCHEMA
-
-    current = store.zoning_version_in_force(conn)
-    if version == current:
-        return sql.Identifier(LAYERS_SCHEMA, "zoning")
-    return sql.Identifier(HISTORY_SCHEMA, f"zoning_v{int(version)}")
-
-
-def _plain(v: Any) -> Any:
-    from gis.proposals.validation import _clean
-
-    return _clean(v)
-

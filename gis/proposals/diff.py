@@ -9,7 +9,7 @@ import geopandas as gpd
 
 from gis.proposals.geojson import to_lonlat_geojson
 from gis.proposals.operations import NORM_FIELDS
-from gis.proposals.validation import _clean, changed_zones
+from gis.proposals.validation import changed_zones, plain_value
 
 MIN_AREA_M2 = 0.5
 
@@ -33,7 +33,7 @@ def zoning_diff(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> dict[str, 
         norms = {}
         if a is not None and b is not None:
             for f in NORM_FIELDS:
-                va, vb = _clean(a.get(f.name)), _clean(b.get(f.name))
+                va, vb = plain_value(a.get(f.name)), plain_value(b.get(f.name))
                 if va != vb:
                     norms[f.name] = {"titulo": f.title, "antes": va, "despues": vb}
         shape = geom_b if geom_b is not None else geom_a

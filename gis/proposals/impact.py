@@ -16,7 +16,7 @@ import shapely
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from gis.proposals.validation import _clean, changed_zones
+from gis.proposals.validation import changed_zones, plain_value
 from layers.land_use import OGUC_CLASS as LAND_USE_CLASS
 from layers.projects import OGUC_CLASS as PROJECT_CLASS
 from layers.zoning import LAYER as ZONING
@@ -57,7 +57,7 @@ def _load_proposed(conn: psycopg.Connection, zones: gpd.GeoDataFrame) -> None:
                      "ST_SetSRID(ST_GeomFromWKB(%s), 32719))").format(columns, placeholders)
     rows = []
     for _, z in zones.iterrows():
-        values = [_clean(z.get(n)) for n in names]
+        values = [plain_value(z.get(n)) for n in names]
         rows.append([*values, shapely.to_wkb(z.geometry)])
     with conn.cursor() as cur:
         cur.executemany(insert, rows)

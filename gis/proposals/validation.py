@@ -117,27 +117,27 @@ def norm_problems(zone: Any) -> list[Problem]:
     code = zone["codigo"]
     found = []
     for fld in NORM_FIELDS:
-        value = _clean(zone.get(fld.name))
+        value = plain_value(zone.get(fld.name))
         problem = _value_problem(fld, value)
         if problem:
             found.append(f"{fld.title}: {problem}")
-    uses = _clean(zone.get("usos_permitidos")) or []
-    banned = set(_clean(zone.get("usos_prohibidos")) or [])
+    uses = plain_value(zone.get("usos_permitidos")) or []
+    banned = set(plain_value(zone.get("usos_prohibidos")) or [])
     both = sorted(set(uses) & banned)
     if both:
         found.append("usos a la vez permitidos y prohibidos: " + ", ".join(both))
-    height = _clean(zone.get("altura_maxima"))
+    height = plain_value(zone.get("altura_maxima"))
     if height is not None and height <= 0:
         found.append("la altura máxima debe ser mayor que 0")
-    occupation = _clean(zone.get("coef_ocupacion_suelo"))
-    constructibility = _clean(zone.get("coef_constructibilidad"))
-    floors = _clean(zone.get("pisos_maximos"))
+    occupation = plain_value(zone.get("coef_ocupacion_suelo"))
+    constructibility = plain_value(zone.get("coef_constructibilidad"))
+    floors = plain_value(zone.get("pisos_maximos"))
     if occupation and constructibility is not None and floors and \
             constructibility > occupation * floors + 1e-9:
         found.append(f"la constructibilidad {constructibility:g} supera lo que permiten la "
                      f"ocupación de suelo {occupation:g} en {floors:g} pisos")
-    density = _clean(zone.get("densidad_maxima"))
-    lot = _clean(zone.get("superficie_predial_minima"))
+    density = plain_value(zone.get("densidad_maxima"))
+    lot = plain_value(zone.get("superficie_predial_minima"))
     if RESIDENTIAL in uses:
         if not density:
             found.append("permite uso residencial pero no fija densidad máxima")
@@ -149,7 +149,8 @@ def norm_problems(zone: Any) -> list[Problem]:
     return [Problem("error", f"Zona {code}: {text}.", [code]) for text in found]
 
 
-def _clean(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A value of a GeoDataFrame cell as plain Python (arrays → lists, NaN → None)."""
     if isinstance(value, np.ndarray):
         return list(value)
     if isinstance(value, float) and np.isnan(value):
@@ -192,7 +193,7 @@ def policy_warnings(base: gpd.GeoDataFrame, proposed: gpd.GeoDataFrame,
 
 
 def _residential_area(zones: gpd.GeoDataFrame) -> BaseGeometry:
-    mask = [RESIDENTIAL in (_clean(u) or []) for u in zones["usos_permitidos"]]
+    mask = [RESIDENTIAL in (plain_value(u) or []) for u in zones["usos_permitidos"]]
     return shapely.union_all(zones.geometry.values[np.array(mask, bool)])
 
 
@@ -213,7 +214,7 @@ def changed_zones(base: gpd.GeoDataFrame, proposed: gpd.GeoDataFrame) -> list[st
     changed = set(before) ^ set(after)
     for code in set(before) & set(after):
         a, b = before[code], after[code]
-        if any(_clean(a.get(n)) != _clean(b.get(n)) for n in names) or \
+        if any(plain_value(a.get(n)) != plain_value(b.get(n)) for n in names) or \
                 a.geometry.symmetric_difference(b.geometry).area > 0.5:
             changed.add(code)
     return sorted(changed)
