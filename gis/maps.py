@@ -31,7 +31,6 @@ import math
 import numbers
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +47,7 @@ from folium.utilities import JsCode
 from gis.errors import NotFoundError, PlatformError
 from gis.reading import read_layer
 from gis.settings import Settings
+from gis.vendor import VendorFile
 from layers import get_layer
 from layers.base import Field, FieldType, GeometryKind, Style, VectorLayer
 
@@ -87,29 +87,15 @@ class UnknownProjectError(NotFoundError):
 # Assets
 
 
-@dataclass(frozen=True)
-class VendorFile:
-    """A front-end file of an npm package the platform serves under ``/vendor/<package>/``."""
-
-    package: str
-    """URL name (``api.routers.assets.VENDOR_PACKAGES``)."""
-    npm_folder: str
-    """Folder of ``node_modules`` served under that name."""
-    path: str
-
-
 VENDOR_FILES: dict[str, VendorFile | None] = {
-    "leaflet": VendorFile("leaflet", "leaflet/dist", "leaflet.js"),
-    "leaflet_css": VendorFile("leaflet", "leaflet/dist", "leaflet.css"),
-    "jquery": VendorFile("jquery", "jquery/dist", "jquery.min.js"),
-    "bootstrap": VendorFile("bootstrap", "bootstrap/dist", "js/bootstrap.bundle.min.js"),
-    "bootstrap_css": VendorFile("bootstrap", "bootstrap/dist", "css/bootstrap.min.css"),
-    "awesome_markers": VendorFile("awesome-markers", "leaflet.awesome-markers/dist",
-                                  "leaflet.awesome-markers.min.js"),
-    "awesome_markers_css": VendorFile("awesome-markers", "leaflet.awesome-markers/dist",
-                                      "leaflet.awesome-markers.css"),
-    "awesome_markers_font_css": VendorFile("fontawesome", "@fortawesome/fontawesome-free",
-                                           "css/all.min.css"),
+    "leaflet": VendorFile("leaflet", "leaflet.js"),
+    "leaflet_css": VendorFile("leaflet", "leaflet.css"),
+    "jquery": VendorFile("jquery", "jquery.min.js"),
+    "bootstrap": VendorFile("bootstrap", "js/bootstrap.bundle.min.js"),
+    "bootstrap_css": VendorFile("bootstrap", "css/bootstrap.min.css"),
+    "awesome_markers": VendorFile("awesome-markers", "leaflet.awesome-markers.min.js"),
+    "awesome_markers_css": VendorFile("awesome-markers", "leaflet.awesome-markers.css"),
+    "awesome_markers_font_css": VendorFile("fontawesome", "css/all.min.css"),
     # Bootstrap 3 icon font: not an npm dependency; the markers use Font Awesome instead.
     "glyphicons_css": None,
     # folium's rule to rotate awesome-marker icons, hosted on GitHub; not used here.

@@ -13,21 +13,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from gis.vendor import VENDOR_PACKAGES
+
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-
-VENDOR_PACKAGES = {
-    "maplibre-gl": "maplibre-gl/dist",
-    "leaflet": "leaflet/dist",
-    "jquery": "jquery/dist",
-    "bootstrap": "bootstrap/dist",
-    "fontawesome": "@fortawesome/fontawesome-free",
-    "awesome-markers": "leaflet.awesome-markers/dist",
-    "swagger-ui": "swagger-ui-dist",
-    "terra-draw": "terra-draw/dist",
-    "terra-draw-maplibre-gl-adapter": "terra-draw-maplibre-gl-adapter/dist",
-}
-"""URL name → folder inside node_modules. Only these folders are reachable."""
-
 
 def mount_assets(app: FastAPI, node_modules: Path) -> None:
     """Mount the vendored packages and the platform's static folder on ``app``."""
