@@ -22,10 +22,12 @@ AUTH_SCHEMA = "auth"
 AUDIT_SCHEMA = "audit"
 PROPOSALS_SCHEMA = "proposals"
 PROFILES_SCHEMA = "profiles"
+PORTFOLIO_SCHEMA = "cartera"
 MANAGED_SCHEMAS = (LAYERS_SCHEMA, CATALOG_SCHEMA)
 """Schemas whose tables are declared here and compared with the migrations (drift test)."""
 PLATFORM_SCHEMAS = (LAYERS_SCHEMA, HISTORY_SCHEMA, STAGING_SCHEMA, CATALOG_SCHEMA,
-                    AUTH_SCHEMA, AUDIT_SCHEMA, PROPOSALS_SCHEMA, PROFILES_SCHEMA)
+                    AUTH_SCHEMA, AUDIT_SCHEMA, PROPOSALS_SCHEMA, PROFILES_SCHEMA,
+                    PORTFOLIO_SCHEMA)
 """Every schema the platform owns (the others' tables are declared in their migration)."""
 
 SQL_TYPES: dict[FieldType, sa.types.TypeEngine] = {

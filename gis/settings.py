@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     profile_raster_buffer_m: float = 50.0
     """Buffer around a point or line project over which raster statistics are taken."""
 
+    comuna_code: str = "05601"
+    """CUT code of the comuna the platform plans (San Antonio): projects must lie in it."""
+    project_sea_margin_m: float = 200.0
+    """How far outside the comuna boundary (at sea: piers, breakwaters) a project may reach."""
+
     ingest_batch_size: int = 50_000
     api_host: str = "127.0.0.1"
     api_port: int = 8000

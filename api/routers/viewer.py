@@ -12,7 +12,7 @@ from layers import parcels, projects, zoning
 
 router = APIRouter(tags=["Visor de mapas"])
 
-PROJECT_FILTERS = ("etapa", "fuente_financiamiento", "anio", "sector")
+PROJECT_FILTERS = ("etapa", "fuentes", "anio", "sector")
 """Fields of the projects layer offered as filters (choices come from its queryables)."""
 
 

@@ -14,6 +14,7 @@ import shapely.ops
 
 from gis.demo.common import UTM, WGS84, largest_part, polygonal, reproject, rng
 from gis.demo.names import RURAL_ROADS, STREETS
+from gis.portfolio.codes import check_digit
 from layers.projects import PROJECT_SECTORS, STAGES
 
 N_PROJECTS = 150
@@ -66,28 +67,6 @@ TEMPLATES = {
                            "Construcción zona de apoyo logístico {loc}",
                            "Ampliación vía de camiones {street}"),
 }
-
-
-def check_digit(number: int) -> str:
-    """Check digit of a BIP code, computed as for a Chilean RUT (modulo 11).
-
-    Parameters
-    ----------
-    number : int
-        The code without its check digit.
-
-    Returns
-    -------
-    str
-        ``"0"``-``"9"``, or ``"K"`` for 10 (``"0"`` stands for 11).
-    """
-    total, factor = 0, 2
-    while number:
-        total += (number % 10) * factor
-        number //= 10
-        factor = 2 if factor == 7 else factor + 1
-    dv = 11 - total % 11
-    return {10: "K", 11: "0"}.get(dv, str(dv))
 
 
 def _street_label(name: str) -> str:

@@ -121,6 +121,10 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
             provenance.source_sha256 = sha256.result()
             staged.finish(provenance, extent=writer.bbox)
             writer.close()  # its last rows were written while the server built indexes
+            if layer.name == "projects":  # the registry follows the layer it describes
+                from gis.portfolio.store import sync_registry
+
+                sync_registry(conn, version, provenance.loaded_by)
             if within is not None:
                 within(conn, version)
             conn.commit()

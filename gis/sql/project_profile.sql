@@ -9,7 +9,7 @@
 SELECT p.codigo,
        jsonb_build_object(
            'codigo', p.codigo, 'nombre', p.nombre, 'sector', p.sector, 'etapa', p.etapa,
-           'fuente_financiamiento', p.fuente_financiamiento, 'monto_clp', p.monto_clp,
+           'fuentes', p.fuentes, 'monto_clp', p.monto_clp,
            'anio', p.anio, 'clase_oguc', %(classes)s::jsonb ->> p.sector,
            'geometria', CASE ST_Dimension(p.geom) WHEN 2 THEN 'polígono'
                                                   WHEN 1 THEN 'línea' ELSE 'punto' END,

@@ -291,7 +291,7 @@ def test_shareable_url_restores_view_layers_and_filters(page: Any, server: str,
 
     page.evaluate("mapa.jumpTo({center: [-71.6234, -33.5801], zoom: 14.5})")
     page.locator("input[data-capa=zoning]").check()
-    page.locator("#filtro-fuente_financiamiento").select_option("FNDR")
+    page.locator("#filtro-fuentes").select_option("FNDR")
     shared = page.evaluate("location.href")
     assert "mapa=14.50/-33.58010/-71.62340" in shared
 
@@ -304,7 +304,7 @@ def test_shareable_url_restores_view_layers_and_filters(page: Any, server: str,
             pytest.approx([-71.6234, -33.5801], abs=1e-5)
         assert visible_layers(other) == {"comunas", "parcels", "dem", "zoning"}
         assert other.locator("#filtro-etapa").input_value() == "diseño"
-        assert other.locator("#filtro-fuente_financiamiento").input_value() == "FNDR"
+        assert other.locator("#filtro-fuentes").input_value() == "FNDR"
     finally:
         other.context.close()
 

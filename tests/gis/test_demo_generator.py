@@ -19,7 +19,7 @@ from pyproj import CRS
 
 from gis.demo import CONCERNS, generate
 from gis.demo.common import reproject
-from gis.demo.projects import check_digit
+from gis.portfolio.codes import check_digit
 from layers.codes import GROUPING_SYSTEMS, HAZARD_LEVELS, OGUC_USES, SII_DESTINOS
 from layers.hazard_zones import HAZARD_TYPES
 from layers.land_use import LAND_USES
