@@ -24,6 +24,9 @@ have_cmd runuser || need+=(util-linux)
 have_cmd npm || need+=(nodejs npm)
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 have_cmd chromium || need+=(chromium)
+# WeasyPrint (PDF reports) renders with Pango; DejaVu gives it Spanish glyphs.
+ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so.0' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ ${#need[@]} -eq 0 ]; then
