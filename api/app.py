@@ -18,6 +18,7 @@ from api.routers import (
     features,
     maps,
     profiles,
+    projects,
     proposal_pages,
     proposals,
     rasters,
@@ -35,7 +36,8 @@ from gis.tiles import TileCache
 
 ROUTERS = (features.router, tiles.router, styles.router, rasters.router, maps.router,
            catalog.router, search.router, viewer.router, proposal_pages.router,
-           proposals.router, proposals.versions_router, profiles.router)
+           proposals.router, proposals.versions_router, profiles.router,
+           projects.router)
 """Every endpoint group, one module each in api/routers/. Their reads go through
 ``api.security.reader`` (login required when ``settings.reads_require_login``); their
 writes declare ``api.security.require(...)``. The auth router is outside ``reader``

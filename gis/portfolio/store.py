@@ -38,13 +38,12 @@ from gis.errors import (
     PreconditionRequiredError,
 )
 from gis.ingest.load import Provenance, record_version
-from gis.portfolio.record import AMOUNTS, DERIVED_FIELDS, INPUT_FIELDS, Project, \
-    ProjectInputError
+from gis.portfolio.record import AMOUNTS, DERIVED_FIELDS, INPUT_FIELDS, Project, ProjectInputError
 from gis.proposals.geojson import to_lonlat_geojson
 from gis.settings import Settings
 from gis.tiles import bump_revision
 from layers.base import STORAGE_SRID
-from layers.projects import LAYER
+from layers.projects import FUNDING_CODES, LAYER, PROJECT_SECTORS, STAGES
 
 COLUMNS = [f.name for f in LAYER.fields]
 REGISTRY_SOURCE = "registro de proyectos (edición en línea)"
@@ -116,6 +115,37 @@ def funding_warnings(funding: Sequence[dict[str, Any]]) -> list[str]:
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def list_projects(conn: psycopg.Connection, *, sector: str | None = None,
+                  etapa: str | None = None, fuente: str | None = None,
+                  text: str | None = None) -> list[dict[str, Any]]:
+    """Summary rows of the portfolio (code, name, sector, stage, sources, amounts), filtered
+    by sector, stage, funding source and text in the code or name."""
+    from gis.features import QueryError
+
+    for value, valid, what in ((sector, PROJECT_SECTORS, "sector"), (etapa, STAGES, "etapa"),
+                               (fuente, FUNDING_CODES, "fuente")):
+        if value is not None and value not in valid:
+            raise QueryError(f"«{value[:60]}» no es un valor válido de {what}.",
+                             hint=f"Valores: {', '.join(valid)}.")
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT p.codigo, p.nombre, p.sector, p.etapa, p.fuentes, p.monto_clp, "
+            "p.monto_ejecutado_clp, p.anio, p.avance_fisico, r.version "
+            "FROM layers.projects AS p JOIN cartera.registro AS r USING (codigo) "
+            "WHERE (%(sector)s::text IS NULL OR p.sector = %(sector)s) "
+            "AND (%(etapa)s::text IS NULL OR p.etapa = %(etapa)s) "
+            "AND (%(fuente)s::text IS NULL OR %(fuente)s = ANY(p.fuentes)) "
+            "AND (%(text)s::text IS NULL OR p.codigo ILIKE %(like)s OR p.nombre ILIKE %(like)s) "
+            "ORDER BY p.codigo",
+            {"sector": sector, "etapa": etapa, "fuente": fuente, "text": text,
+             "like": f"%{_escape_like(text)}%" if text else None})
+        return [{**r, "url": f"/proyectos/{r['codigo']}"} for r in cur.fetchall()]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def project_exists(conn: psycopg.Connection, codigo: str) -> bool:
