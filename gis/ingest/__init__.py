@@ -83,7 +83,10 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
     if isinstance(layer, RasterLayer):
         from gis.ingest.raster import ingest_raster
 
-        return ingest_raster(settings, layer, path, options)
+        raster_report = ingest_raster(settings, layer, path, options)
+        if not options.dry_run:
+            _refresh_project_profiles(settings, layer.name)
+        return raster_report
     source = open_vector(path, encoding=options.encoding)
     report = IngestReport(layer=layer.name, source_file=str(path), row_label=source.row_label,
                           dry_run=options.dry_run)
@@ -134,7 +137,20 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
             writer.discard()
             raise
     writer.commit()
+    _refresh_project_profiles(settings, layer.name)
     return report
+
+
+def _refresh_project_profiles(settings: Settings, layer_name: str) -> None:
+    """A new version of a layer the projects' territorial profiles depend on (zoning,
+    cadastre, hazards...) recomputes the stored profiles' sections that use it, so that
+    every profile is current without waiting for its next read."""
+    from gis.profile import DEPENDENCIES, refresh_profiles
+
+    if layer_name in DEPENDENCIES:
+        with connect(settings) as conn:
+            conn.autocommit = True
+            refresh_profiles(conn, settings, only_stored=True)
 
 
 def _remove_leftovers(folder: Path, report: IngestReport) -> None:

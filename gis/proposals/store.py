@@ -478,10 +478,7 @@ def apply_proposal(conn: psycopg.Connection, settings: Settings, user: User,
     ingest(who, "zoning", path, IngestOptions(
         fuente=f"Propuesta {proposal.id} «{proposal.titulo}» (autor {proposal.autor}), "
         f"aplicada por {user.username}", licencia="Municipalidad de San Antonio",
-        demo=False), within=mark_applied)
-    from gis.profile import refresh_profiles
-
-    refresh_profiles(conn, settings, only_stored=True)  # the profiles' zoning sections
+        demo=False), within=mark_applied)  # the ingest refreshes the stored profiles
     return get_proposal(conn, proposal.id)
 
 

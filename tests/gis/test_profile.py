@@ -217,11 +217,13 @@ def test_stored_profile_is_reused_until_a_dependency_changes(
 
         (tmp_path / "v2").mkdir()
         ingest(s, "zoning", write(tmp_path / "v2", "zoning", *zoning_rows("permitido")))
+        # the new version refreshed the stored profiles at once, in one batch, and
+        # only the section that depends on zoning
+        assert calls == [("zonas_prc",)]
         again = current_profile(conn, s, "P-1")
-        assert calls == [("zonas_prc",)]  # only the section that depends on zoning
+        assert calls == [("zonas_prc",)]
         assert again["zonas_prc"]["uso_permitido"] == "permitido"
         assert again["predios"] == first["predios"]
-        assert refresh_profiles(conn, s) == 3
         assert refresh_profiles(conn, s) == 0
 
 
