@@ -20,7 +20,7 @@ from gis.demo import readme
 from gis.demo.cadastre import write_cadastre
 from gis.demo.common import write_geojson, write_gpkg
 from gis.demo.context import Context
-from gis.demo.projects import write_portfolio
+from gis.demo.portfolio_sheet import write_portfolio
 from gis.demo.terrain import write_raster
 from gis.demo.territory import comunas_layer, urban_limit_layer, zones_layer
 from gis.demo.zoning import write_zoning_shapefile
@@ -71,7 +71,7 @@ def _hazards(ctx: Context, raw: Path) -> list[Path]:
 
 
 def _projects(ctx: Context, raw: Path) -> list[Path]:
-    return [write_portfolio(ctx.projects, raw / "inversion/cartera_proyectos.csv")]
+    return write_portfolio(ctx.projects, raw / "inversion")
 
 
 def _readme(ctx: Context, raw: Path) -> list[Path]:

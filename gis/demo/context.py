@@ -132,8 +132,8 @@ class Context:
                                      self.comuna, self.limit, self.seed)
 
     @cached_property
-    def projects(self) -> list[dict]:
-        """The investment portfolio rows."""
+    def projects(self) -> list[projects_mod.DemoProject]:
+        """The investment portfolio (some projects located on the cadastre's parcels)."""
         port = shapely.union_all(self.terminals.geometry.values)
-        return projects_mod.portfolio(self.sectors, self.geography.coast, port,
-                                      self.comuna, self.seed)
+        return projects_mod.portfolio_projects(self.sectors, self.geography.coast, port,
+                                               self.comuna, self.cadastre.table, self.seed)

@@ -1,10 +1,17 @@
 """Demo investment portfolio (cartera de proyectos): ~150 projects with BIP (check digit
-modulo 11) or municipal codes, located mostly in the urban area."""
+modulo 11) or municipal codes, located mostly in the urban area, with every registry field
+and their funding by source and year, written as the SECPLAC would keep them: an Excel
+workbook with title rows and one row per project, funding source and year (see
+:mod:`gis.demo.portfolio_sheet`).
+
+Most projects are located by longitude/latitude (lines and areas also by WKT); a few by UTM
+19S coordinates, about ten by the SII rol and five by the street address of a parcel of
+the demo cadastre, so that the importer places them on the cadastre."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +21,9 @@ import shapely.ops
 
 from gis.demo.common import UTM, WGS84, largest_part, polygonal, reproject, rng
 from gis.demo.names import RURAL_ROADS, STREETS
+from gis.demo.portfolio_fields import attributes, financial_progress, funding
 from gis.portfolio.codes import check_digit
+from gis.portfolio.geocode import normalize_address
 from layers.projects import PROJECT_SECTORS, STAGES
 
 N_PROJECTS = 150
@@ -160,9 +169,29 @@ def _source(sector: str, municipal: bool, gen: np.random.Generator) -> str:
     return str(gen.choice(["FNDR", "sectorial", "Circular 33"], p=[.5, .38, .12]))
 
 
-def portfolio(sectors: gpd.GeoDataFrame, coast: shapely.Geometry, port: shapely.Geometry,
-              comuna: shapely.Geometry, seed: int, n: int = N_PROJECTS) -> list[dict]:
-    """The investment portfolio as rows of ``cartera_proyectos.csv``.
+BY_ROL, BY_ADDRESS, BY_UTM = 10, 5, 5
+"""Projects located by SII rol, by street address and by UTM coordinates."""
+MULTI_FUNDING = 0.3
+"""Share of projects with two or three funding rows (sources and years)."""
+
+
+@dataclass
+class DemoProject:
+    """One project of the demo portfolio: fields, funding rows and location."""
+
+    fields: dict[str, Any]
+    funding: list[dict[str, Any]]
+    geometry: shapely.Geometry
+    """Where the generator placed it (EPSG:32719)."""
+    location: dict[str, Any] = field(default_factory=dict)
+    """Spreadsheet location cells: longitud/latitud (+ wkt), este/norte, rol or direccion."""
+
+
+def portfolio_projects(sectors: gpd.GeoDataFrame, coast: shapely.Geometry,
+                       port: shapely.Geometry, comuna: shapely.Geometry,
+                       parcels: gpd.GeoDataFrame | None, seed: int, n: int = N_PROJECTS
+                       ) -> list[DemoProject]:
+    """The investment portfolio.
 
     Parameters
     ----------
@@ -171,20 +200,23 @@ def portfolio(sectors: gpd.GeoDataFrame, coast: shapely.Geometry, port: shapely.
     coast, port : geometry
         Coastline and port terminals (for the coastal and port projects).
     comuna : Polygon
+    parcels : GeoDataFrame, optional
+        The demo cadastre (``rol_sii``, ``direccion``, any CRS): the projects located by
+        rol or address are placed on its parcels. Without it, every project is located
+        by coordinates.
     seed : int
     n : int
         Number of projects.
 
     Returns
     -------
-    list of dict with cod_bip, nombre_proyecto, sector, etapa, fuente, monto, año, lon,
-    lat, wkt (WGS 84, 7 decimals)
+    list of DemoProject
     """
     gen = rng(seed, "projects")
     used: set[str] = set()
     names: dict[str, int] = {}
     seq: dict[int, int] = {}
-    rows = []
+    projects: list[DemoProject] = []
     for _ in range(n):
         sector = str(gen.choice(PROJECT_SECTORS, p=SECTOR_SHARE))
         stage = str(gen.choice(STAGES, p=STAGE_SHARE))
@@ -201,24 +233,94 @@ def portfolio(sectors: gpd.GeoDataFrame, coast: shapely.Geometry, port: shapely.
         if names[name] > 1:
             name += f", etapa {ROMAN.get(names[name], names[name])}"
         source = _source(sector, municipal, gen)
-        anchor = geom.interpolate(0.5, normalized=True) if geom.geom_type == "LineString" \
-            else geom.representative_point()
-        wgs = reproject(np.array([geom, anchor], dtype=object), UTM, WGS84)
-        rows.append({
-            "cod_bip": _code(gen, used, municipal, year, seq), "nombre_proyecto": name,
-            "sector": sector, "etapa": stage, "fuente": source,
-            "monto": _amount(sector, source, gen), "año": year,
-            "lon": f"{wgs[1].x:.7f}", "lat": f"{wgs[1].y:.7f}",
-            "wkt": shapely.to_wkt(wgs[0], rounding_precision=7, trim=True),
-        })
+        code = _code(gen, used, municipal, year, seq)
+        fields = attributes(code, name, sector, stage, year, municipal, gen)
+        rows = funding(sector, stage, year, source, _amount(sector, source, gen),
+                       gen.random() < MULTI_FUNDING, gen)
+        projects.append(DemoProject(fields, rows, geom, _lonlat_cells(geom)))
+    if parcels is not None:
+        _locate_on_cadastre(projects, parcels, gen)
+    _overspend(projects, gen)
+    for project in projects:
+        project.fields["avance_financiero"] = financial_progress(project.funding)
+    return projects
+
+
+def portfolio(sectors: gpd.GeoDataFrame, coast: shapely.Geometry, port: shapely.Geometry,
+              comuna: shapely.Geometry, seed: int, n: int = N_PROJECTS) -> list[dict[str, Any]]:
+    """The portfolio located by coordinates only, as flat rows (one per project: cod_bip,
+    nombre_proyecto, sector, etapa, fuente, monto, año, lon, lat, wkt in WGS 84) for the
+    benchmarks that generate thousands of projects."""
+    rows = []
+    for p in portfolio_projects(sectors, coast, port, comuna, None, seed, n):
+        wgs = reproject(np.array([p.geometry], dtype=object), UTM, WGS84)[0]
+        first = p.funding[0]
+        rows.append({"cod_bip": p.fields["codigo"], "nombre_proyecto": p.fields["nombre"],
+                     "sector": p.fields["sector"], "etapa": p.fields["etapa"],
+                     "fuente": first["fuente"], "monto": first["solicitado"],
+                     "año": first["anio"], "lon": f"{p.location['longitud']:.7f}",
+                     "lat": f"{p.location['latitud']:.7f}",
+                     "wkt": shapely.to_wkt(wgs, rounding_precision=7, trim=True)})
     return rows
 
 
-def write_portfolio(rows: list[dict], path: Path) -> Path:
-    """Write the portfolio as a UTF-8, comma-separated CSV."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+def _lonlat_cells(geom: shapely.Geometry) -> dict[str, Any]:
+    """Longitude/latitude of the project's anchor (7 decimals) and, for a line or an area,
+    its WKT in lon/lat."""
+    anchor = geom.interpolate(0.5, normalized=True) if geom.geom_type == "LineString" \
+        else geom.representative_point()
+    wgs = reproject(np.array([geom, anchor], dtype=object), UTM, WGS84)
+    cells: dict[str, Any] = {"longitud": round(wgs[1].x, 7), "latitud": round(wgs[1].y, 7)}
+    if geom.geom_type != "Point":
+        cells["wkt"] = shapely.to_wkt(wgs[0], rounding_precision=7, trim=True)
+    return cells
+
+
+def _locate_on_cadastre(projects: list[DemoProject], parcels: gpd.GeoDataFrame,
+                        gen: np.random.Generator) -> None:
+    """Locate some point projects by the rol or the address of the nearest parcel (with a
+    unique address), and a few by UTM coordinates instead of lon/lat."""
+    table = parcels.to_crs(UTM)
+    urban = ~table.direccion.str.startswith("Parcela")
+    norm = table.direccion.map(normalize_address)
+    unique = urban & ~norm.duplicated(keep=False)
+    points = [i for i, p in enumerate(projects) if "wkt" not in p.location]
+    chosen = gen.permutation(points)[:BY_ROL + BY_ADDRESS + BY_UTM]
+    anchors = reproject(np.array([shapely.Point(projects[i].location["longitud"],
+                                                projects[i].location["latitud"])
+                                  for i in chosen], dtype=object), WGS84, UTM)
+    for k, (i, anchor) in enumerate(zip(chosen, anchors, strict=True)):
+        project = projects[int(i)]
+        if k >= BY_ROL + BY_ADDRESS:
+            project.location = {"este": round(anchor.x, 1), "norte": round(anchor.y, 1)}
+            continue
+        pool = table[urban] if k < BY_ROL else table[unique]
+        parcel = pool.iloc[int(np.argmin(pool.distance(anchor)))]
+        if k < BY_ROL:
+            project.location = {"rol": parcel.rol_sii}
+        else:
+            project.location = {"direccion": _as_typed(parcel.direccion, gen)}
+
+
+def _as_typed(address: str, gen: np.random.Generator) -> str:
+    """An address as a person types it: "Avenida", "N°", capitals, or as in the cadastre."""
+    street, number = address.rsplit(" ", 1)
+    style = int(gen.integers(0, 4))
+    if style == 1:
+        street = street.replace("Av. ", "Avenida ")
+        return f"{street} N° {number}"
+    if style == 2:
+        return f"{street} #{number}".upper()
+    if style == 3 and not street.startswith("Av."):
+        return f"Calle {street} {number}"
+    return address
+
+
+def _overspend(projects: list[DemoProject], gen: np.random.Generator, count: int = 3) -> None:
+    """A few projects in execution that spent more than was approved (the registry warns)."""
+    spending = [p for p in projects if p.fields["etapa"] in ("ejecución", "terminado")
+                and p.funding[0]["aprobado"] > 0]
+    for project in gen.permutation(np.array(spending, dtype=object))[:count]:
+        row = project.funding[0]
+        row["ejecutado"] = int(round(row["aprobado"] * gen.uniform(1.03, 1.12), -3))
+        row["comprometido"] = max(row["comprometido"], row["aprobado"])

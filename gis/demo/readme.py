@@ -43,10 +43,16 @@ FILES = (  # path, content, CRS, encoding
     ("riesgos/zonas_riesgo.gpkg",
      "Zonas de riesgo: tsunami, inundación, remoción en masa, incendio forestal "
      "(interfaz), humedal protegido, contaminación portuaria", "EPSG:32719", "UTF-8"),
+    ("inversion/cartera_proyectos.xlsx",
+     "Cartera de proyectos de inversión como la lleva la SECPLAC: planilla Excel con filas "
+     "de título, una fila por proyecto, fuente de financiamiento y año (código BIP con "
+     "dígito verificador o código municipal); ubicación por longitud/latitud (calles y "
+     "áreas también en WKT), coordenadas UTM, rol SII o dirección de un predio del catastro",
+     "EPSG:4326 (Longitud, Latitud, WKT); EPSG:32719 (Este, Norte)", "Excel .xlsx"),
     ("inversion/cartera_proyectos.csv",
-     "Cartera de proyectos de inversión (código BIP con dígito verificador o código "
-     "municipal; geometría en columnas lon/lat y wkt)", "EPSG:4326 (lon, lat, wkt)",
-     "UTF-8, separado por comas"),
+     "La misma cartera en CSV, sin las filas de título (para quien no usa Excel)",
+     "EPSG:4326 (Longitud, Latitud, WKT); EPSG:32719 (Este, Norte)",
+     "UTF-8 con BOM, separado por punto y coma"),
 )
 
 
@@ -113,6 +119,9 @@ Notas:
 - El shapefile de zonificación está en PSAD56 (unos 400 m desplazado respecto de WGS 84):
   debe reproyectarse con su `.prj`, nunca leerse como si fuera WGS 84.
 - Los códigos BIP llevan dígito verificador módulo 11 (como el RUT; `K` para 10).
+- La cartera de proyectos se carga con el importador de carteras (`secplac proyectos
+  importar`), que ubica los proyectos sin coordenadas por el rol o la dirección en el
+  catastro: por eso se genera junto con él (mismos predios).
 {_census_note(raw_dir / "chile")}
 ## Atribución de los datos reales (`chile/SOURCE.md`)
 

@@ -111,7 +111,7 @@ def test_filter_on_a_declared_field(http: httpx.Client) -> None:
     ("/mapas/zoning?no_existe=1", "no tiene el campo «no_existe»"),
     ("/mapas/zoning?bbox=1,2,3", "bbox mal formado"),
     ("/mapas/zoning?bbox=-71.5,-33.6,-71.6,-33.5", "bbox fuera de rango o invertido"),
-    ("/mapas/projects?monto_clp=mucho", "Valor no válido para «Monto total»"),
+    ("/mapas/projects?monto_clp=mucho", "Valor no válido para «Costo total»"),
     ("/mapas/parcels", "demasiado densa"),
 ])
 def test_bad_requests_are_spanish_400s(http: httpx.Client, url: str, message: str) -> None:

@@ -20,12 +20,15 @@ from pyproj import CRS
 from gis.demo import CONCERNS, generate
 from gis.demo.common import reproject
 from gis.portfolio.codes import check_digit
+from gis.portfolio.geocode import normalize_address
+from gis.portfolio.importer import read_tables
 from layers.codes import GROUPING_SYSTEMS, HAZARD_LEVELS, OGUC_USES, SII_DESTINOS
 from layers.hazard_zones import HAZARD_TYPES
 from layers.land_use import LAND_USES
+from layers.parcels import normalize_rol
 from layers.planning_sectors import LOCALITIES
 from layers.port_routes import ROUTE_CATEGORIES
-from layers.projects import FUNDING_SOURCES, PROJECT_SECTORS, STAGES
+from layers.projects import FUNDING_CODES, PROJECT_SECTORS, STAGES
 from layers.zoning import RISK_AREAS, ZONE_FAMILIES
 
 CHILE = Path(__file__).resolve().parents[2] / "data" / "raw" / "chile"
@@ -86,6 +89,7 @@ def test_every_file_exists_and_opens_with_its_crs(raw: Path) -> None:
             assert src.res == (50.0, 50.0)
             assert src.dtypes == ("float32",) and src.nodata == -9999
             assert src.profile["tiled"] and src.compression is not None
+    assert (raw / "inversion/cartera_proyectos.xlsx").exists()
     assert (raw / "inversion/cartera_proyectos.csv").exists()
     assert (raw / "README.md").read_text(encoding="utf-8").count("datos de demostración")
 
@@ -230,26 +234,63 @@ def test_choice_fields_of_the_other_layers(raw: Path) -> None:
     assert set(terminals.status) == {"en operación", "planificado"}
 
 
-def test_routes_and_projects_lie_in_the_comuna(raw: Path) -> None:
+def test_routes_lie_in_the_comuna(raw: Path) -> None:
     area = comuna(raw).buffer(5.0)
     routes = read(raw, "puerto/rutas_acceso_puerto.geojson", 32719)
     assert shapely.within(routes.geometry.values, area).all()
-    with open(raw / "inversion/cartera_proyectos.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert 120 <= len(rows) <= 180
-    wkt = shapely.from_wkt([r["wkt"] for r in rows])
-    points = shapely.points([(float(r["lon"]), float(r["lat"])) for r in rows])
-    assert shapely.within(reproject(wkt, 4326, 32719), area.buffer(1.0)).all()
-    assert shapely.within(reproject(points, 4326, 32719), area).all()
-    codes = [r["cod_bip"] for r in rows]
-    assert len(set(codes)) == len(codes)
+
+
+def test_portfolio_is_a_municipal_spreadsheet(raw: Path) -> None:
+    table, funding, facts = read_tables(raw / "inversion/cartera_proyectos.xlsx",
+                                        "cartera_proyectos.xlsx", None)
+    assert facts["hoja"] == "Cartera" and table.header_row == 5 and funding is None
+    assert {"codigo", "nombre", "tipo", "situacion", "rate", "item_presupuestario",
+            "unidad_responsable", "eje_pladeco", "objetivo_pladeco", "beneficiarios",
+            "avance_fisico", "avance_financiero", "fecha_inicio", "fecha_termino", "fuente",
+            "anio", "solicitado", "aprobado", "comprometido", "ejecutado", "rol", "direccion",
+            "longitud", "latitud", "este", "norte", "wkt"} <= set(table.headers)
+    rows = [r.values for r in table.rows]
+    projects = {r["codigo"]: r for r in rows}
+    assert 120 <= len(projects) <= 180 and len(rows) > len(projects) + 20  # several rows
+    codes = list(projects)
     bip = [c for c in codes if not c.startswith("MUN-")]
     assert 0.2 < 1 - len(bip) / len(codes) < 0.5
     assert all(check_digit(int(c[:-2])) == c[-1] for c in bip)
     for r in rows:
         assert r["sector"] in PROJECT_SECTORS and r["etapa"] in STAGES
-        assert r["fuente"] in FUNDING_SOURCES and 2018 <= int(r["año"]) <= 2027
-        assert len(r["lon"].split(".")[1]) == 7
+        assert r["fuente"] in FUNDING_CODES and 2018 <= r["anio"] <= 2028
+        assert r["solicitado"] >= r["aprobado"] >= r["comprometido"] >= 0
+    overspent = {r["codigo"] for r in rows if r["ejecutado"] > r["aprobado"]}
+    assert 1 <= len(overspent) <= 5
+    assert sum(r["ejecutado"] <= r["comprometido"] for r in rows) > 0.95 * len(rows)
+    # where: mostly lon/lat (lines and areas also WKT), some UTM, rol and address
+    by = {k: [p for p in projects.values() if p.get(k) is not None]
+          for k in ("longitud", "wkt", "este", "rol", "direccion")}
+    assert (len(by["rol"]), len(by["direccion"]), len(by["este"])) == (10, 5, 5)
+    assert len(by["longitud"]) == len(projects) - 20 and len(by["wkt"]) > 40
+    points = shapely.points([(p["longitud"], p["latitud"]) for p in by["longitud"]])
+    assert shapely.within(reproject(points, 4326, 32719), comuna(raw)).all()
+    wkt = shapely.from_wkt([p["wkt"] for p in by["wkt"]])
+    assert shapely.within(reproject(wkt, 4326, 32719), comuna(raw).buffer(5.0)).all()
+    parcels = read(raw, "catastro/catastro_predios.gpkg")
+    rols = set(parcels.rol_sii.map(normalize_rol))
+    assert all(normalize_rol(p["rol"]) in rols for p in by["rol"])
+    addresses = parcels.direccion.map(normalize_address).value_counts()
+    assert all(addresses.get(normalize_address(p["direccion"])) == 1
+               for p in by["direccion"])
+    # the CSV holds the same table, without the title rows
+    with open(raw / "inversion/cartera_proyectos.csv", encoding="utf-8-sig") as fh:
+        lines = list(csv.DictReader(fh, delimiter=";"))
+    assert len(lines) == len(rows)
+    assert [ln["Código BIP"] for ln in lines] == [r["codigo"] for r in rows]
+
+
+def test_same_seed_gives_the_same_portfolio_bytes(raw: Path, tmp_path: Path) -> None:
+    shutil.copytree(CHILE, tmp_path / "chile")
+    generate(tmp_path, parcels=PARCELS, seed=SEED, only={"projects"})
+    for name in ("cartera_proyectos.xlsx", "cartera_proyectos.csv"):
+        assert (tmp_path / "inversion" / name).read_bytes() == \
+            (raw / "inversion" / name).read_bytes()
 
 
 def test_check_digit_as_rut() -> None:
