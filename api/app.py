@@ -16,12 +16,16 @@ from api.routers import (
     auth,
     catalog,
     features,
+    investment,
     maps,
+    portfolio_files,
     profiles,
+    project_pages,
     projects,
     proposal_pages,
     proposals,
     rasters,
+    reports,
     search,
     styles,
     tiles,
@@ -36,8 +40,10 @@ from gis.tiles import TileCache
 
 ROUTERS = (features.router, tiles.router, styles.router, rasters.router, maps.router,
            catalog.router, search.router, viewer.router, proposal_pages.router,
-           proposals.router, proposals.versions_router, profiles.router,
-           projects.router)
+           proposals.router, proposals.versions_router, profiles.router, reports.router,
+           project_pages.router,
+           portfolio_files.router,  # before projects: /proyectos/importar isn't a {codigo}
+           projects.router, investment.router)
 """Every endpoint group, one module each in api/routers/. Their reads go through
 ``api.security.reader`` (login required when ``settings.reads_require_login``); their
 writes declare ``api.security.require(...)``. The auth router is outside ``reader``

@@ -8,10 +8,19 @@ import { styleLayersOf } from "./mapa-layers.js";
 
 const ALL = "";
 
+/** The choices of a field: its enum, or its items' enum for a list field (fuentes). */
+const choicesOf = (schema) => schema.enum ?? schema.items?.enum;
+
+/** Equality with a choice; a list field is "a; b" text in the tiles: one of its items. */
+function matches(name, schema, value) {
+  if (schema.type !== "array") return ["==", ["to-string", ["get", name]], value];
+  return ["in", `; ${value};`, ["concat", "; ", ["to-string", ["get", name]], ";"]];
+}
+
 function choiceField(name, schema, onChange) {
   const select = el("select", { name, id: `filtro-${name}`, onchange: onChange },
     el("option", { value: ALL }, "Cualquiera"),
-    ...schema.enum.map((value) => el("option", { value }, value)));
+    ...choicesOf(schema).map((value) => el("option", { value }, value)));
   return el("div", { class: "campo" }, el("label", { for: select.id }, schema.title), select);
 }
 
@@ -34,9 +43,9 @@ export function buildFilters(map, form, layer, fields, schema, { onChange = () =
     const conditions = [];
     for (const name of fields) {
       const field = schema[name] ?? {};
-      if (field.enum) {
+      if (choicesOf(field)) {
         const value = form.elements[name].value;
-        if (value !== ALL) conditions.push(["==", ["to-string", ["get", name]], value]);
+        if (value !== ALL) conditions.push(matches(name, field, value));
       } else {
         const from = form.elements[`${name}-desde`].value;
         const to = form.elements[`${name}-hasta`].value;
@@ -52,7 +61,7 @@ export function buildFilters(map, form, layer, fields, schema, { onChange = () =
       : "Sin filtros: se muestran todos los proyectos.";
     onChange();
   };
-  const controls = fields.filter((name) => schema[name]).map((name) => (schema[name].enum
+  const controls = fields.filter((name) => schema[name]).map((name) => (choicesOf(schema[name])
     ? choiceField(name, schema[name], apply) : rangeField(name, schema[name], apply)));
   form.replaceChildren(...controls,
     el("div", { class: "acciones" }, el("button", { type: "reset" }, "Quitar filtros")),
@@ -66,7 +75,7 @@ export function buildFilters(map, form, layer, fields, schema, { onChange = () =
       const state = {};
       for (const name of fields) {
         if (!schema[name]) continue;
-        if (schema[name].enum) {
+        if (choicesOf(schema[name])) {
           if (form.elements[name].value !== ALL) state[name] = form.elements[name].value;
         } else {
           const from = form.elements[`${name}-desde`].value;
@@ -80,8 +89,8 @@ export function buildFilters(map, form, layer, fields, schema, { onChange = () =
       for (const name of fields) {
         if (!schema[name]) continue;
         const value = state[name] ?? "";
-        if (schema[name].enum) {
-          form.elements[name].value = schema[name].enum.includes(value) ? value : ALL;
+        if (choicesOf(schema[name])) {
+          form.elements[name].value = choicesOf(schema[name]).includes(value) ? value : ALL;
         } else {
           const [from = "", to = ""] = value.split("-");
           form.elements[`${name}-desde`].value = /^\d+$/.test(from) ? from : "";
