@@ -167,7 +167,7 @@ def test_points_are_circle_markers_and_lines_take_the_category_colour() -> None:
     assert polygon["fillColor"] == colours["idea"] and polygon["color"] == style.outline
     html = m.get_root().render()
     assert "new L.CircleMarker(latlng, opts)" in html
-    assert "<th>Monto total</th><td>3.500.000.000 CLP</td>" in popups(geojson)[0]
+    assert "<th>Costo total</th><td>3.500.000.000 CLP</td>" in popups(geojson)[0]
 
 
 def test_a_plain_geodataframe_gets_a_plain_style_and_its_column_names() -> None:
