@@ -33,6 +33,22 @@ SII_DESTINOS = {
 }
 """SII destino codes of a parcel (from third-party code, not an official SII page)."""
 
+SII_DESTINO_CLASS = {
+    "B": "actividad productiva molesta", "C": "equipamiento comercio",
+    "D": "equipamiento deporte", "E": "equipamiento educación",
+    "G": "equipamiento comercio", "H": "residencial", "I": "actividad productiva molesta",
+    "L": "actividad productiva inofensiva", "M": "actividad productiva molesta",
+    "O": "equipamiento servicios", "P": "equipamiento servicios",
+    "Q": "equipamiento culto y cultura", "S": "equipamiento salud",
+    "T": "infraestructura transporte", "Z": "infraestructura transporte",
+}
+"""The OGUC use class (:data:`OGUC_USES`) a parcel's SII destino is judged by against its
+PRC zone. It agrees with ``layers.land_use.OGUC_CLASS`` for the land use each destino
+shows (housing, commerce, industry, storage, equipment), except where the OGUC is more
+precise: offices (O) are «servicios», transport (T) and parking (Z) «infraestructura
+transporte». Agricultural (A), forest (F), other (V) and vacant (W) parcels have no class:
+the zoning does not regulate them."""
+
 GROUPING_SYSTEMS = ("aislado", "pareado", "continuo")
 
 HAZARD_LEVELS = ("alto", "medio", "bajo")

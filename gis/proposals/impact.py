@@ -16,13 +16,18 @@ import shapely
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from gis.analysis.capacity import cabida_sql, lot_area_sql
+from gis.analysis.compliance import conformity
 from gis.proposals.validation import changed_zones, plain_value
 from layers.land_use import OGUC_CLASS as LAND_USE_CLASS
 from layers.projects import OGUC_CLASS as PROJECT_CLASS
 from layers.zoning import LAYER as ZONING
-from layers.zoning import PEOPLE_PER_DWELLING
 
 RISK_TYPES = ["tsunami", "inundación", "remoción en masa"]
+CAPACITY_SQL = {"lote_predio": lot_area_sql("p"),
+                "cabida_antes": cabida_sql("l.lote", "b", "_antes"),
+                "cabida_despues": cabida_sql("l.lote", "n", "_despues")}
+"""The capacity before and after, by the rules of :mod:`gis.analysis.capacity`."""
 MAX_PARCEL_ROWS = 5_000
 
 
@@ -33,18 +38,6 @@ def _sections() -> dict[str, str]:
 
 
 SECTIONS = _sections()
-
-
-def conformity(use_class: str | None, permitted: list[str] | None,
-               prohibited: list[str] | None) -> str:
-    """'conforme', 'no conforme' or 'no regulado' for a use class under a zone's uses."""
-    if use_class is None or permitted is None and prohibited is None:
-        return "no regulado"
-    if use_class in (prohibited or []):
-        return "no conforme"
-    if use_class in (permitted or []):
-        return "conforme"
-    return "no regulado"
 
 
 def _load_proposed(conn: psycopg.Connection, zones: gpd.GeoDataFrame) -> None:
@@ -68,7 +61,7 @@ def proposal_impact(conn: psycopg.Connection, base_table: sql.Composable,
                     base: gpd.GeoDataFrame, proposed: gpd.GeoDataFrame) -> dict[str, Any]:
     """The impact of replacing ``base`` (stored in ``base_table``) by ``proposed``."""
     changed = changed_zones(base, proposed)
-    params = {"changed": changed, "people": PEOPLE_PER_DWELLING, "max_rows": MAX_PARCEL_ROWS,
+    params = {"changed": changed, "max_rows": MAX_PARCEL_ROWS,
               "risk_types": RISK_TYPES,
               "reassigned": shapely.to_wkb(reassigned_area(base, proposed, changed))}
 
@@ -76,7 +69,8 @@ def proposal_impact(conn: psycopg.Connection, base_table: sql.Composable,
         rows: list[dict[str, Any]] = []
         with conn.cursor(row_factory=dict_row) as cur:
             for statement in re.split(r";\s*\n", SECTIONS[name].rstrip(";")):
-                query = sql.SQL(statement).format(base=base_table)  # type: ignore[arg-type]
+                query = sql.SQL(statement).format(  # type: ignore[arg-type]
+                    base=base_table, **CAPACITY_SQL)
                 cur.execute(query, params if "%(" in statement else None)
                 rows = cur.fetchall() if cur.description else []
         return rows

@@ -1,6 +1,9 @@
 -- Impact of a zoning proposal, computed where the data lives.
 -- Inputs: temp table proposed_zones (the proposal's zoning), {base} (the version in force),
 -- %(changed)s (codes of the zones that change). Sections are separated by "-- name:".
+-- {lote_predio} and {cabida_antes} / {cabida_despues} (built area, footprint and dwellings
+-- under the zone before / after) come from gis.analysis.capacity, the one place of the
+-- capacity rules.
 
 -- name: changed_area
 CREATE TEMP TABLE changed_area ON COMMIT DROP AS
@@ -41,7 +44,7 @@ FROM (SELECT * FROM proposed_zones) AS z;
 CREATE TEMP TABLE located_parcels ON COMMIT DROP AS
 WITH candidates AS (
     SELECT DISTINCT ON (p.fid) p.fid, p.rol, p.destino,
-           coalesce(p.superficie_terreno, ST_Area(p.geom)) AS lote, s.pt,
+           {lote_predio} AS lote, s.pt,
            b.codigo AS zona_antes
     FROM layers.parcels AS p
     CROSS JOIN LATERAL (SELECT ST_PointOnSurface(p.geom) AS pt) AS s
@@ -55,12 +58,8 @@ SELECT c.*,
 FROM candidates AS c;
 CREATE TEMP TABLE affected_parcels ON COMMIT DROP AS
 SELECT l.fid, l.rol, l.destino, l.lote, l.pt, l.zona_antes, l.zona_despues,
-       l.lote * coalesce(b.coef_constructibilidad, 0) AS edificable_antes,
-       l.lote * coalesce(n.coef_constructibilidad, 0) AS edificable_despues,
-       l.lote * coalesce(b.coef_ocupacion_suelo, 0) AS ocupacion_antes,
-       l.lote * coalesce(n.coef_ocupacion_suelo, 0) AS ocupacion_despues,
-       l.lote / 10000.0 * coalesce(b.densidad_maxima, 0) / %(people)s AS viviendas_antes,
-       l.lote / 10000.0 * coalesce(n.densidad_maxima, 0) / %(people)s AS viviendas_despues,
+       {cabida_antes},
+       {cabida_despues},
        b.norms IS DISTINCT FROM n.norms AS normas_cambian
 FROM located_parcels AS l
 LEFT JOIN zone_norms AS b ON b.cual = 'antes' AND b.codigo = l.zona_antes

@@ -1,0 +1,119 @@
+"""Analyses of the comuna for SECPLAC, computed in PostGIS where the data lives.
+
+Analyses (:data:`ANALYSES`, name → :class:`Analysis`, for the CLI and the API):
+
+- ``cumplimiento``: land-use compliance of each parcel with its PRC zone
+  (:func:`gis.analysis.compliance.compliance`); ``cumplimiento_resumen`` by zone or
+  sector (:func:`~gis.analysis.compliance.compliance_summary`).
+- ``cabida``: zoning capacity of each parcel (:func:`gis.analysis.capacity.capacity`);
+  ``cabida_zonas`` by zone (:func:`~gis.analysis.capacity.capacity_by_zone`).
+- ``exposicion``: hazard exposure per type and level
+  (:func:`gis.analysis.exposure.hazard_exposure`).
+- ``rasters``: elevation, slope and tsunami depth per parcel, zone, sector or census zone
+  (:func:`gis.analysis.zonal.raster_statistics`); ``bajo_cota_segura``: land below the
+  tsunami safety elevation (:func:`~gis.analysis.zonal.land_below_safe_elevation`).
+
+Common conventions (:mod:`gis.analysis.common`):
+
+- every analysis is ``f(conn_or_settings, *, area=None, version=None, fecha=None,
+  **options)`` and returns a DataFrame or GeoDataFrame (EPSG:32719) whose Spanish
+  columns are documented in its docstring; ``result.attrs`` records the analysis, the
+  area and the layer version used;
+- ``area``: None (whole comuna), a planning sector (code or name), a census zone
+  (geocódigo), or a polygon with its CRS (transformed, never mixed); a polygon outside
+  the comuna or an unknown code is refused with a Spanish message saying how to find
+  valid codes;
+- ``version`` or ``fecha``: the version of the analysis's versioned layer
+  (:attr:`Analysis.capa_versionada`: the zoning, or the hazard zones for exposure) by
+  number or in force on a date; a date before the first version is refused, naming it;
+- nothing found gives an empty table with the same columns, not an error;
+- :func:`~gis.analysis.exports.export` writes any result to GeoPackage, GeoParquet, CSV or
+  Excel by the file's extension.
+
+Examples
+--------
+>>> from gis.analysis import ANALYSES, export
+>>> tabla = ANALYSES["cumplimiento"].function(settings, area="Llolleo")  # doctest: +SKIP
+>>> export(tabla, "cumplimiento_llolleo.gpkg")                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from gis.analysis.capacity import capacity, capacity_by_zone
+from gis.analysis.common import AnalysisInputError, AreaOutsideError, UnknownAreaError
+from gis.analysis.compliance import compliance, compliance_summary
+from gis.analysis.exports import export
+from gis.analysis.exposure import hazard_exposure
+from gis.analysis.zonal import (
+    TSUNAMI_SAFE_ELEVATION_M,
+    RasterCoverageError,
+    RasterCoverageWarning,
+    land_below_safe_elevation,
+    raster_statistics,
+)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis as the CLI and the API offer it."""
+
+    name: str
+    title: str
+    description: str
+    function: Callable[..., pd.DataFrame]
+    capa_versionada: str | None = "zoning"
+    """The layer ``version`` / ``fecha`` choose (None: they do not apply)."""
+    opciones: dict[str, str] = field(default_factory=dict)
+    """Extra keyword options → Spanish description (``geometria`` is common to all
+    analyses that return geometries)."""
+    geometria: bool = True
+    """Whether the result can carry geometries (option ``geometria``)."""
+
+
+_BY = "'zona' (zona PRC) o 'sector' (sector de planificación)"
+_UNITS = "'predio', 'zona', 'sector' o 'zona_censal'"
+
+ANALYSES: dict[str, Analysis] = {a.name: a for a in (
+    Analysis("cumplimiento", "Cumplimiento de usos de suelo",
+             "Para cada predio, su uso actual (destino SII como clase de uso OGUC) frente a "
+             "los usos permitidos y prohibidos de su zona PRC: conforme, no conforme o no "
+             "regulado, con la regla que lo decidió.", compliance),
+    Analysis("cumplimiento_resumen", "Cumplimiento de usos por zona o sector",
+             "Predios conformes, no conformes y no regulados por zona PRC o por sector de "
+             "planificación.", compliance_summary, opciones={"por": _BY}),
+    Analysis("cabida", "Cabida normativa por predio",
+             "Superficie edificable, ocupación de suelo, viviendas y lotes máximos según "
+             "las normas de la zona, superficie construida y cabida residual de cada "
+             "predio.", capacity,
+             opciones={"solo_eriazos": "solo sitios eriazos (destino W): sí/no"}),
+    Analysis("cabida_zonas", "Cabida normativa por zona",
+             "Cabida máxima, construida y residual por zona PRC, con la cabida de sus "
+             "sitios eriazos.", capacity_by_zone),
+    Analysis("exposicion", "Exposición a amenazas",
+             "Por tipo y nivel de amenaza: predios, superficie construida, avalúo, "
+             "población estimada, proyectos de inversión y equipamiento crítico (salud, "
+             "educación, seguridad) expuestos.", hazard_exposure,
+             capa_versionada="hazard_zones", geometria=False),
+    Analysis("rasters", "Elevación, pendiente y tsunami por unidad",
+             "Estadísticas de elevación (DEM), pendiente y profundidad de inundación por "
+             "tsunami por predio, zona PRC, sector o zona censal, con la fracción cubierta "
+             f"por cada raster y el suelo bajo la cota de seguridad ({TSUNAMI_SAFE_ELEVATION_M:g}"
+             " m).", raster_statistics,
+             opciones={"por": _UNITS, "rasters": "'dem', 'tsunami_depth' o ambos"}),
+    Analysis("bajo_cota_segura", "Suelo bajo la cota de seguridad de tsunami",
+             f"Superficie bajo {TSUNAMI_SAFE_ELEVATION_M:g} m de elevación (regla de "
+             "evacuación por tsunami) por predio, zona PRC, sector o zona censal.",
+             land_below_safe_elevation, opciones={"por": _UNITS}),
+)}
+"""Every analysis, by the name the CLI and the API use."""
+
+__all__ = ["ANALYSES", "Analysis", "AnalysisInputError", "AreaOutsideError",
+           "RasterCoverageError", "RasterCoverageWarning", "TSUNAMI_SAFE_ELEVATION_M",
+           "UnknownAreaError", "capacity", "capacity_by_zone", "compliance",
+           "compliance_summary", "export", "hazard_exposure", "land_below_safe_elevation",
+           "raster_statistics"]
