@@ -14,10 +14,11 @@ import sys
 import time
 from types import ModuleType
 
-from bench import ingest, proposals, tiles
+from bench import ingest, portfolio, proposals, tiles
 from bench.common import RESULTS_DIR, throwaway_database, write_result
 
-BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (ingest, proposals, tiles)}
+BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (ingest, proposals, tiles,
+                                                          portfolio)}
 DEFAULT_SIZE = 1_000_000
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from importlib.resources import files
 from typing import Any
 
@@ -38,7 +39,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from gis.errors import NotFoundError
-from gis.profile_rasters import raster_profile
+from gis.profile_rasters import raster_paths, raster_profile
 from gis.settings import Settings
 from gis.tiles import revisions
 from layers.codes import HAZARD_LEVELS, SII_DESTINOS
@@ -72,6 +73,10 @@ RESIDENTIAL_LAYERS = ("parcels", "census_zones")
 """Layers the residential weights (``profiles.residential_pieces``) are built from."""
 RESIDENTIAL_LOCK = 0x5EC_0001
 """Advisory lock taken while the residential weights are rebuilt."""
+RESIDENTIAL_CELL_M = 100
+"""Side of the grid cells of ``profiles.residential_cells`` (metres): small enough that
+few pieces lie in the cells on a radius's edge, large enough that few cells fill it (at
+1,000,000 parcels, 100 m beat 25, 50, 150 and 200 m)."""
 
 CONFLICTING_SECTORS = {
     "puerto y logística": {"vivienda", "educación", "salud", "áreas verdes", "deporte",
@@ -113,24 +118,38 @@ def project_profile(conn: psycopg.Connection, settings: Settings, codigo: str
 def compute_sections(conn: psycopg.Connection, settings: Settings, codes: Sequence[str],
                      sections: Iterable[str]) -> dict[str, dict[str, Any]]:
     """``{codigo: {section: data}}`` of ``sections`` for the projects ``codes`` (unknown
-    codes are left out), one query per section."""
+    codes are left out), one query per section.
+
+    The queries go to the server together (pipeline mode: one round trip), and the raster
+    statistics are read from their files while the server runs the other sections.
+    """
     wanted = [s for s in SECTION_LAYERS if s in set(sections)]
+    queries = [s for s in wanted if s != "rasters"]
     params = _params(settings, codes)
-    out: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, Any]] = {}
     with conn.transaction():
         conn.execute("SET LOCAL jit = off")  # compiling costs more than these plans run
         if "poblacion_servida" in wanted:
             ensure_residential_weights(conn)
-        for section in wanted:
-            if section == "rasters":
-                rows = conn.execute(SQL["huella_raster"], params).fetchall()  # type: ignore[arg-type]
-                data = raster_profile(
-                    conn, {str(c): (shapely.from_wkb(bytes(g)), bool(b)) for c, g, b in rows},
-                    settings.profile_raster_buffer_m)
-            else:
-                data = dict(_rows(conn, section, params))
-            for code, value in data.items():
-                out.setdefault(code, {})[section] = _finish(section, value)
+        paths = raster_paths(conn) if "rasters" in wanted else {}
+        with conn.pipeline(), ExitStack() as stack:
+            cursors = {s: stack.enter_context(conn.cursor()) for s in wanted}
+            footprints: dict[str, tuple[shapely.Geometry, bool]] = {}
+            if "rasters" in wanted:
+                cursors["rasters"].execute(SQL["huella_raster"], params)  # type: ignore[arg-type]
+                footprints = {str(c): (shapely.from_wkb(bytes(g)), bool(b))
+                              for c, g, b in cursors["rasters"].fetchall()}
+            for section in queries:
+                cursors[section].execute(SQL[section], params)  # type: ignore[arg-type]
+            if "rasters" in wanted:
+                results["rasters"] = raster_profile(paths, footprints,
+                                                    settings.profile_raster_buffer_m)
+            for section in queries:
+                results[section] = {str(c): v for c, v in cursors[section].fetchall()}
+    out: dict[str, dict[str, Any]] = {}
+    for section in wanted:
+        for code, value in results[section].items():
+            out.setdefault(code, {})[section] = _finish(section, value)
     return out
 
 
@@ -142,12 +161,6 @@ def _params(settings: Settings, codes: Sequence[str]) -> dict[str, Any]:
         "band": settings.truck_route_band_m, "radios": list(RADII_M),
         "radio_proyectos": NEARBY_PROJECTS_M,
     }
-
-
-def _rows(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> list[tuple[Any, Any]]:
-    with conn.cursor() as cur:
-        cur.execute(SQL[name], params)  # type: ignore[arg-type]
-        return [(str(r[0]), r[1]) for r in cur.fetchall()]
 
 
 def _finish(section: str, data: Any) -> Any:
@@ -200,16 +213,19 @@ def _ordered(profile: dict[str, Any]) -> dict[str, Any]:
 # --- residential weights -------------------------------------------------------------------
 
 def ensure_residential_weights(conn: psycopg.Connection) -> None:
-    """Rebuild ``profiles.residential_pieces`` and ``census_weights`` when the cadastre or
-    the census zones changed since they were built (call inside a transaction)."""
-    wanted = revisions(conn, RESIDENTIAL_LAYERS)
+    """Rebuild ``profiles.residential_pieces``, ``residential_cells`` and
+    ``census_weights`` when the cadastre or the census zones (or the grid) changed since
+    they were built (call inside a transaction)."""
+    wanted: dict[str, int] = {**revisions(conn, RESIDENTIAL_LAYERS),
+                              "celda_m": RESIDENTIAL_CELL_M}
     if _derived_state(conn) == wanted:
         return
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (RESIDENTIAL_LOCK,))
     if _derived_state(conn) == wanted:  # built meanwhile by another session
         return
     for statement in re.split(r";\s*\n", SQL["build_residential"].rstrip(";")):
-        conn.execute(statement)  # type: ignore[arg-type]
+        params = {"celda_m": RESIDENTIAL_CELL_M} if "%(" in statement else None
+        conn.execute(statement, params)  # type: ignore[arg-type]
     conn.execute("INSERT INTO profiles.derived_state (name, revisiones) VALUES "
                  "('residential', %s) ON CONFLICT (name) DO UPDATE SET "
                  "revisiones = EXCLUDED.revisiones, calculado = now()", (Jsonb(wanted),))
@@ -261,9 +277,8 @@ def current_profile(conn: psycopg.Connection, settings: Settings, codigo: str
     computed = compute_sections(conn, settings, [codigo], stale)
     if codigo not in computed:
         raise ProjectNotFoundError(codigo)
-    profile = {**(dict(row[0]) if row else {}), **computed[codigo]}
-    _store(conn, [(codigo, profile, stamps)])
-    return _ordered(profile)
+    _store(conn, [(codigo, computed[codigo], stamps)])
+    return _ordered({**(dict(row[0]) if row else {}), **computed[codigo]})
 
 
 def refresh_profiles(conn: psycopg.Connection, settings: Settings, *,
@@ -277,32 +292,34 @@ def refresh_profiles(conn: psycopg.Connection, settings: Settings, *,
         conn.execute("DELETE FROM profiles.project_profiles AS s WHERE NOT EXISTS "
                      "(SELECT 1 FROM layers.projects AS p WHERE p.codigo = s.codigo)")
     rows = conn.execute(
-        "SELECT p.codigo, s.perfil, s.revisiones FROM layers.projects AS p "
+        "SELECT p.codigo, s.revisiones FROM layers.projects AS p "
         "LEFT JOIN profiles.project_profiles AS s USING (codigo) ORDER BY p.codigo"
     ).fetchall()
-    groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
-    for code, profile, stored in rows:
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for code, stored in rows:
         stale = tuple(stale_sections(stored, stamps))
         if stale and not (only_stored and stored is None):
-            groups.setdefault(stale, []).append((str(code), dict(profile or {})))
+            groups.setdefault(stale, []).append(str(code))
     done = 0
-    for stale, projects in groups.items():
-        for start in range(0, len(projects), BATCH):
-            batch = projects[start:start + BATCH]
-            computed = compute_sections(conn, settings, [c for c, _ in batch], stale)
-            _store(conn, [(c, {**old, **computed.get(c, {})}, stamps) for c, old in batch
-                          if c in computed])
+    for stale, codes in groups.items():
+        for start in range(0, len(codes), BATCH):
+            batch = codes[start:start + BATCH]
+            computed = compute_sections(conn, settings, batch, stale)
+            _store(conn, [(c, computed[c], stamps) for c in batch if c in computed])
             done += len(batch)
     return done
 
 
 def _store(conn: psycopg.Connection,
            items: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+    """Store the given sections of each profile over the stored ones (the others are
+    kept: a refresh sends only what it recomputed), with the new stamps."""
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO profiles.project_profiles (codigo, perfil, revisiones) "
-            "VALUES (%s, %s, %s) ON CONFLICT (codigo) DO UPDATE SET perfil = EXCLUDED.perfil, "
-            "revisiones = EXCLUDED.revisiones, calculado = now()",
+            "INSERT INTO profiles.project_profiles AS s (codigo, perfil, revisiones) "
+            "VALUES (%s, %s, %s) ON CONFLICT (codigo) DO UPDATE SET "
+            "perfil = s.perfil || EXCLUDED.perfil, revisiones = EXCLUDED.revisiones, "
+            "calculado = now()",
             [(code, Jsonb(profile), Jsonb(stamps)) for code, profile, stamps in items])
 
 

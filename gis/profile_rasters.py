@@ -26,17 +26,25 @@ RASTERS = {"elevacion": "dem", "profundidad_tsunami": "tsunami_depth"}
 """Profile key → raster layer; the slope (``pendiente``, degrees) comes from the DEM."""
 
 
-def raster_profile(conn: psycopg.Connection,
-                   footprints: dict[str, tuple[shapely.Geometry, bool]],
-                   buffer_m: float) -> dict[str, dict[str, Any]]:
-    """``{codigo: statistics}`` for footprints ``{codigo: (geometry, buffered)}`` in the
-    storage CRS; a raster never loaded gives ``None`` for its statistics."""
+def raster_paths(conn: psycopg.Connection) -> dict[str, str | None]:
+    """``{profile key: file}`` of the version in force of each raster (``None`` when the
+    raster was never loaded)."""
     paths: dict[str, str | None] = {}
     for key, layer in RASTERS.items():
         try:
             paths[key] = str(current_raster(conn, layer).path)
         except RasterNotLoadedError:
             paths[key] = None
+    return paths
+
+
+def raster_profile(paths: dict[str, str | None],
+                   footprints: dict[str, tuple[shapely.Geometry, bool]],
+                   buffer_m: float) -> dict[str, dict[str, Any]]:
+    """``{codigo: statistics}`` for footprints ``{codigo: (geometry, buffered)}`` in the
+    storage CRS, read from the files ``paths`` (:func:`raster_paths`); a raster never
+    loaded gives ``None`` for its statistics. Needs no database: it runs while the
+    database computes the other sections."""
     out: dict[str, dict[str, Any]] = {
         code: {"muestra": f"buffer de {buffer_m:g} m" if buffered else "huella del proyecto"}
         for code, (_, buffered) in footprints.items()}

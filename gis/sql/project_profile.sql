@@ -20,16 +20,22 @@ FROM layers.projects AS p
 WHERE p.codigo = ANY(%(codigos)s);
 
 -- name: zonas_prc
+-- The norms of each zone met are turned into JSON once per zone (not per project: the
+-- conversion of a row carries its geometry, dropped afterwards).
 WITH p AS (
     SELECT codigo, geom, ST_Dimension(geom) AS dim,
            profiles.measure(geom, ST_Dimension(geom)) AS total,
            %(classes)s::jsonb ->> sector AS clase
     FROM layers.projects WHERE codigo = ANY(%(codigos)s)
 ), hits AS (
-    SELECT p.codigo AS proyecto, p.total, p.clase, z.*,
+    SELECT p.codigo AS proyecto, p.total, p.clase, z.fid, z.codigo, z.nombre, z.familia,
+           z.usos_permitidos, z.usos_prohibidos,
            CASE WHEN ST_CoveredBy(p.geom, z.geom) THEN p.total
                 ELSE profiles.measure(ST_Intersection(z.geom, p.geom), p.dim) END AS medida
     FROM p JOIN layers.zoning AS z ON ST_Intersects(z.geom, p.geom)
+), normas AS MATERIALIZED (
+    SELECT z.fid, to_jsonb(z) - 'fid' - 'geom' - 'codigo' - 'nombre' - 'familia' AS normas
+    FROM layers.zoning AS z WHERE z.fid IN (SELECT h.fid FROM hits AS h WHERE h.medida > 0)
 ), agg AS (
     SELECT h.proyecto, jsonb_agg(jsonb_build_object(
                'codigo', h.codigo, 'nombre', h.nombre, 'familia', h.familia,
@@ -39,10 +45,10 @@ WITH p AS (
                            WHEN h.clase = ANY(h.usos_prohibidos) THEN 'prohibido'
                            WHEN h.clase = ANY(h.usos_permitidos) THEN 'permitido'
                            ELSE 'no indicado' END,
-               'normas', to_jsonb(h) - 'fid' - 'geom' - 'codigo' - 'nombre' - 'familia'
-                         - 'proyecto' - 'total' - 'clase' - 'medida')
+               'normas', n.normas)
                ORDER BY h.medida DESC, h.codigo) AS zonas
-    FROM hits AS h WHERE h.medida > 0 GROUP BY h.proyecto
+    FROM hits AS h JOIN normas AS n ON n.fid = h.fid
+    WHERE h.medida > 0 GROUP BY h.proyecto
 )
 SELECT p.codigo, coalesce(a.zonas, '[]') AS data
 FROM p LEFT JOIN agg AS a ON a.proyecto = p.codigo;
@@ -210,19 +216,36 @@ FROM p;
 -- name: poblacion_servida
 -- For each census zone meeting the buffer: its population times the share of its
 -- residential parcel area inside the buffer; plain area share when it has none.
+-- The residential area inside a buffer is summed from the grid of
+-- profiles.residential_cells: a cell wholly within the radius counts whole (its centre is
+-- within radius - its own radius of the project); only the pieces of the cells on the
+-- radius's edge are looked at, and of these only those on the edge itself are cut (a
+-- piece whose centre is within radius - its own radius lies wholly inside). A radius
+-- shorter than a cell's or a piece's own is never "wholly inside".
 -- The buffers are materialised so that PostGIS prepares each one once.
--- A piece whose centre is within (radius - its own radius) of the project lies wholly
--- inside: only the pieces on the buffer's edge are cut.
 WITH b AS MATERIALIZED (
     SELECT p.codigo, r.radio, p.geom AS project, ST_Buffer(p.geom, r.radio) AS geom
     FROM layers.projects AS p CROSS JOIN unnest(%(radios)s::int[]) AS r(radio)
     WHERE p.codigo = ANY(%(codigos)s)
-), res AS (
+), cells AS MATERIALIZED (
+    SELECT b.codigo, b.radio, c.celda, c.geocodigo, c.area,
+           CASE WHEN c.radio <= b.radio
+                THEN ST_DWithin(c.centro, b.project, b.radio - c.radio) END AS whole
+    FROM b JOIN profiles.residential_cells AS c ON ST_DWithin(c.geom, b.project, b.radio)
+), inside AS (
+    SELECT c.codigo, c.radio, c.geocodigo, c.area FROM cells AS c WHERE c.whole
+    UNION ALL
     SELECT b.codigo, b.radio, rp.geocodigo,
-           sum(CASE WHEN ST_DWithin(rp.centro, b.project, b.radio - rp.radio) THEN rp.area
-                    ELSE ST_Area(ST_Intersection(rp.geom, b.geom)) END) AS area
-    FROM b JOIN profiles.residential_pieces AS rp ON ST_DWithin(rp.geom, b.project, b.radio)
-    GROUP BY b.codigo, b.radio, rp.geocodigo
+           CASE WHEN CASE WHEN rp.radio <= b.radio
+                          THEN ST_DWithin(rp.centro, b.project, b.radio - rp.radio) END
+                THEN rp.area ELSE ST_Area(ST_Intersection(rp.geom, b.geom)) END
+    FROM cells AS c
+    JOIN b ON b.codigo = c.codigo AND b.radio = c.radio
+    JOIN profiles.residential_pieces AS rp ON rp.celda = c.celda AND rp.geocodigo = c.geocodigo
+    WHERE c.whole IS NOT true AND ST_DWithin(rp.geom, b.project, b.radio)
+), res AS (
+    SELECT i.codigo, i.radio, i.geocodigo, sum(i.area) AS area
+    FROM inside AS i GROUP BY i.codigo, i.radio, i.geocodigo
 ), shares AS (
     SELECT b.codigo, b.radio, z.geocodigo, coalesce(z.poblacion, 0) AS poblacion,
            coalesce(w.area_residencial, 0) > 0 AS ponderada,
@@ -269,20 +292,39 @@ SELECT p.codigo,
 FROM p;
 
 -- name: build_residential
--- Residential parcels cut by census zone, and each zone's residential area.
+-- Residential parcels cut by census zone (in the order of the grid cell holding their
+-- centre, so that a cell's pieces are read together), the cells with their total area,
+-- and each zone's residential area. Cell key: column * 10^7 + row of the grid (cells of
+-- gis.profile.RESIDENTIAL_CELL_M metres).
 DELETE FROM profiles.residential_pieces;
-INSERT INTO profiles.residential_pieces (geocodigo, area, centro, radio, geom)
-SELECT c.geocodigo, ST_Area(c.g), ST_Centroid(c.g), ST_MaxDistance(ST_Centroid(c.g), c.g), c.g
+INSERT INTO profiles.residential_pieces (geocodigo, area, centro, radio, geom, celda)
+SELECT c.geocodigo, ST_Area(c.g), c.centro, ST_MaxDistance(c.centro, c.g), c.g,
+       floor(ST_X(c.centro) / %(celda_m)s::float8)::bigint * 10000000
+       + floor(ST_Y(c.centro) / %(celda_m)s::float8)::bigint AS celda
 FROM (
-    SELECT z.geocodigo,
-           CASE WHEN ST_CoveredBy(x.geom, z.geom) THEN x.geom
-                ELSE ST_CollectionExtract(ST_Intersection(x.geom, z.geom), 3) END AS g
-    FROM layers.parcels AS x
-    JOIN layers.census_zones AS z ON ST_Intersects(x.geom, z.geom)
-    WHERE x.destino = 'H'
+    SELECT s.geocodigo, s.g, ST_Centroid(s.g) AS centro
+    FROM (SELECT z.geocodigo,
+                 CASE WHEN ST_CoveredBy(x.geom, z.geom) THEN x.geom
+                      ELSE ST_CollectionExtract(ST_Intersection(x.geom, z.geom), 3) END AS g
+          FROM layers.parcels AS x
+          JOIN layers.census_zones AS z ON ST_Intersects(x.geom, z.geom)
+          WHERE x.destino = 'H') AS s
+    WHERE ST_Area(s.g) > 0
 ) AS c
-WHERE ST_Area(c.g) > 0;
+ORDER BY celda;
 ANALYZE profiles.residential_pieces;
+DELETE FROM profiles.residential_cells;
+INSERT INTO profiles.residential_cells (celda, geocodigo, area, piezas, centro, radio, geom)
+SELECT k.celda, k.geocodigo, sum(k.area), count(*), k.centro,
+       max(ST_Distance(k.centro, k.pieza) + k.radio),
+       ST_SetSRID(ST_Extent(k.geom)::geometry, 32719)
+FROM (SELECT rp.celda, rp.geocodigo, rp.area, rp.centro AS pieza, rp.radio, rp.geom,
+             ST_SetSRID(ST_MakePoint(
+                 (rp.celda / 10000000 + 0.5) * %(celda_m)s::float8,
+                 (rp.celda %% 10000000 + 0.5) * %(celda_m)s::float8), 32719) AS centro
+      FROM profiles.residential_pieces AS rp) AS k
+GROUP BY k.celda, k.geocodigo, k.centro;
+ANALYZE profiles.residential_cells;
 DELETE FROM profiles.census_weights;
 INSERT INTO profiles.census_weights (geocodigo, area_residencial)
 SELECT z.geocodigo, coalesce(sum(r.area), 0)
