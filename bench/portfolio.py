@@ -79,7 +79,7 @@ def load(db: BenchDatabase, size: int, projects: int, cache_dir: Path = CACHE_DI
     items = generated_projects(db.settings.raw_dir, projects)
     with connect(db.settings, autocommit=True) as conn:
         saved = save_projects(conn, db.settings, "benchmark", items,
-                              source="cartera generada (benchmark)")
+                              source="cartera generada (benchmark)", profiles=False)
         count = conn.execute("SELECT count(*) FROM layers.projects").fetchone()[0]
     return {"parcels": parcels, "projects": count, "saved": saved,
             "projects_save_s": round(time.perf_counter() - start, 1)}

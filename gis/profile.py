@@ -38,7 +38,7 @@ import shapely
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from gis.errors import NotFoundError
+from gis.portfolio.store import ProjectNotFoundError
 from gis.profile_rasters import raster_paths, raster_profile
 from gis.settings import Settings
 from gis.tiles import revisions
@@ -56,18 +56,21 @@ BATCH = 500
 """Projects per query when refreshing many profiles."""
 
 SECTION_LAYERS: dict[str, tuple[str, ...]] = {
-    "proyecto": ("projects",),
-    "zonas_prc": ("projects", "zoning"),
-    "uso_de_suelo": ("projects", "land_use"),
-    "predios": ("projects", "parcels"),
-    "riesgos": ("projects", "hazard_zones"),
-    "rasters": ("projects", "dem", "tsunami_depth"),
-    "puerto": ("projects", "port_routes", "port_terminals"),
-    "territorio": ("projects", "census_zones", "planning_sectors"),
-    "poblacion_servida": ("projects", "census_zones", "parcels"),
+    "proyecto": (),
+    "zonas_prc": ("zoning",),
+    "uso_de_suelo": ("land_use",),
+    "predios": ("parcels",),
+    "riesgos": ("hazard_zones",),
+    "rasters": ("dem", "tsunami_depth"),
+    "puerto": ("port_routes", "port_terminals"),
+    "territorio": ("census_zones", "planning_sectors"),
+    "poblacion_servida": ("census_zones", "parcels"),
     "proyectos_cercanos": ("projects",),
 }
-"""The layers each section of a profile is computed from, in the order shown."""
+"""The layers each section of a profile is computed from, in the order shown. A project's
+own changes are not among them: saving a project recomputes its whole profile
+(:func:`recompute_profile`), and only the nearby-projects section of the others follows
+the projects layer; a flat-file load of the layer drops every stored profile."""
 DEPENDENCIES = sorted({name for layers in SECTION_LAYERS.values() for name in layers})
 RESIDENTIAL_LAYERS = ("parcels", "census_zones")
 """Layers the residential weights (``profiles.residential_pieces``) are built from."""
@@ -84,11 +87,6 @@ CONFLICTING_SECTORS = {
 }
 """Sector pairs whose proximity is a likely conflict (truck traffic, noise, dust)."""
 
-
-class ProjectNotFoundError(NotFoundError):
-    def __init__(self, codigo: str) -> None:
-        super().__init__(f"El proyecto «{codigo[:80]}» no existe en la cartera de inversión.",
-                         hint="Busque el código con /buscar?q=… o en la capa «projects».")
 
 
 def _sql_sections() -> dict[str, str]:
@@ -272,13 +270,25 @@ def current_profile(conn: psycopg.Connection, settings: Settings, codigo: str
     row = conn.execute("SELECT perfil, revisiones FROM profiles.project_profiles "
                        "WHERE codigo = %s", (codigo,)).fetchone()
     stale = stale_sections(row[1] if row else None, stamps)
-    if row and not stale:  # a deleted project moved the projects revision: never here
+    if row and not stale:
         return _ordered(dict(row[0]))
     computed = compute_sections(conn, settings, [codigo], stale)
     if codigo not in computed:
         raise ProjectNotFoundError(codigo)
     _store(conn, [(codigo, computed[codigo], stamps)])
     return _ordered({**(dict(row[0]) if row else {}), **computed[codigo]})
+
+
+def recompute_profile(conn: psycopg.Connection, settings: Settings, codigo: str
+                      ) -> dict[str, Any]:
+    """Compute every section of ``codigo``'s profile now and store it (after the project
+    itself was saved: its geometry or fields changed)."""
+    stamps = section_stamps(settings, revisions(conn, DEPENDENCIES))
+    computed = compute_sections(conn, settings, [codigo], list(SECTION_LAYERS))
+    if codigo not in computed:
+        raise ProjectNotFoundError(codigo)
+    _store(conn, [(codigo, computed[codigo], stamps)])
+    return _ordered(computed[codigo])
 
 
 def refresh_profiles(conn: psycopg.Connection, settings: Settings, *,

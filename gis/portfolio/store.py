@@ -212,9 +212,14 @@ def delete_project(conn: psycopg.Connection, settings: Settings, user: User | st
 
 
 def save_projects(conn: psycopg.Connection, settings: Settings, user: User | str,
-                  projects: Sequence[Project], *, source: str) -> dict[str, int]:
+                  projects: Sequence[Project], *, source: str, profiles: bool = True
+                  ) -> dict[str, int]:
     """Create or replace many projects in one transaction (a portfolio import): either all
-    are saved or none. Returns how many were created and updated."""
+    are saved or none. Returns how many were created and updated.
+
+    The saved projects' territorial profiles are then computed (in batches); with
+    ``profiles=False`` they are left for their first read or :func:`refresh_profiles`.
+    """
     actor = _actor(user)
     created = updated = 0
     with conn.transaction():
@@ -232,9 +237,15 @@ def save_projects(conn: psycopg.Connection, settings: Settings, user: User | str
                    old_stage=existing.get(project.codigo), note=f"Importado de {source}")
             created += new
             updated += not new
+        conn.execute("DELETE FROM profiles.project_profiles WHERE codigo = ANY(%s)",
+                     ([p.codigo for p in projects],))
         _after_write(conn, settings)
         audit.record(conn, actor, "proyecto.importar", "proyectos",
                      after={"archivo": source, "creados": created, "actualizados": updated})
+    if profiles:
+        from gis.profile import refresh_profiles
+
+        refresh_profiles(conn, settings)
     return {"creados": created, "actualizados": updated}
 
 
@@ -244,6 +255,7 @@ def sync_registry(conn: psycopg.Connection, version: int, actor: str) -> None:
     (first source, total amount as approved in the first year) as their funding."""
     conn.execute("DELETE FROM cartera.registro AS r WHERE NOT EXISTS "
                  "(SELECT 1 FROM layers.projects AS p WHERE p.codigo = r.codigo)")
+    conn.execute("DELETE FROM profiles.project_profiles")  # every project was replaced
     new = [r[0] for r in conn.execute(
         "INSERT INTO cartera.registro (codigo, creado_por, modificado_por) "
         "SELECT codigo, %s, %s FROM layers.projects AS p WHERE NOT EXISTS "
@@ -410,9 +422,9 @@ def _after_write(conn: psycopg.Connection, settings: Settings) -> None:
 
 def _refresh_profile(conn: psycopg.Connection, settings: Settings, codigo: str) -> None:
     """Compute the saved project's territorial profile now (it is read right after)."""
-    from gis.profile import current_profile
+    from gis.profile import recompute_profile
 
-    current_profile(conn, settings, codigo)
+    recompute_profile(conn, settings, codigo)
 
 
 def _audit_state(saved: dict[str, Any]) -> dict[str, Any]:

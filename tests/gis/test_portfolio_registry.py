@@ -262,3 +262,33 @@ def test_attachments_are_checked_by_content(comuna: Settings) -> None:
             attachments.add_attachment(conn, "ana", "30132469-3", "x.pdf", b"")
         listed = store.project_json(conn, "30132469-3")["adjuntos"]
         assert [a["nombre"] for a in listed] == ["acta.pdf"]
+
+
+def test_saving_a_project_refreshes_its_profile_and_only_its_neighbours_list(
+        comuna: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gis import profile as profile_module
+
+    with connect(comuna) as conn:
+        conn.autocommit = True
+        store.create_project(conn, comuna, "ana", project())
+        store.create_project(conn, comuna, "ana", parse_project(
+            body(codigo="MUN-2025-001", sector="educación"), geometry=shapely.Point(X + 50, Y)))
+        calls: list[tuple[str, ...]] = []
+        real = profile_module.compute_sections
+
+        def spy(conn, settings, codes, sections):  # type: ignore[no-untyped-def]
+            calls.append((tuple(codes), tuple(sections)))
+            return real(conn, settings, codes, sections)
+
+        monkeypatch.setattr(profile_module, "compute_sections", spy)
+        near = profile_module.current_profile(conn, comuna, "30132469-3")
+        assert [p["codigo"] for p in near["proyectos_cercanos"]["proyectos"]] == ["MUN-2025-001"]
+        calls.clear()
+        store.update_project(conn, comuna, "bea", "MUN-2025-001", parse_project(
+            body(codigo="MUN-2025-001", sector="educación"), geometry=shapely.Point(X + 3000, Y)),
+            '"p1"')
+        assert calls == [(("MUN-2025-001",), tuple(profile_module.SECTION_LAYERS))]
+        calls.clear()
+        near = profile_module.current_profile(conn, comuna, "30132469-3")
+        assert calls == [(("30132469-3",), ("proyectos_cercanos",))]
+        assert near["proyectos_cercanos"]["proyectos"] == []
