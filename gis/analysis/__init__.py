@@ -12,6 +12,20 @@ Analyses (:data:`ANALYSES`, name → :class:`Analysis`, for the CLI and the API)
 - ``rasters``: elevation, slope and tsunami depth per parcel, zone, sector or census zone
   (:func:`gis.analysis.zonal.raster_statistics`); ``bajo_cota_segura``: land below the
   tsunami safety elevation (:func:`~gis.analysis.zonal.land_below_safe_elevation`).
+- ``influencia_portuaria``: parcels, population and sensitive uses by distance band from
+  the truck routes and terminals (:func:`gis.analysis.port.port_influence`);
+  ``distancia_puerto``: per parcel, also along the route network
+  (:func:`~gis.analysis.port.port_distances`); ``rutas_camiones_residencial``: truck
+  routes inside residential zones
+  (:func:`~gis.analysis.port.truck_routes_in_residential_zones`).
+- ``diagnostico_sectores``: the «carta de situación» per planning sector or census zone
+  (:func:`gis.analysis.diagnosis.sector_diagnosis`, maps with
+  :func:`~gis.analysis.diagnosis.diagnosis_map` and
+  :func:`~gis.analysis.diagnosis.diagnosis_figure`); ``resumen_comunal``: its comuna
+  total (:func:`~gis.analysis.diagnosis.comuna_summary`).
+- ``cambios``: what changed in zoning, cadastre and portfolio between two dates
+  (:func:`gis.analysis.changes.changes_summary`; every table with
+  :func:`~gis.analysis.changes.changes_between`).
 
 Common conventions (:mod:`gis.analysis.common`):
 
@@ -45,10 +59,18 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from gis.analysis.capacity import capacity, capacity_by_zone
+from gis.analysis.changes import changes_between, changes_summary
 from gis.analysis.common import AnalysisInputError, AreaOutsideError, UnknownAreaError
 from gis.analysis.compliance import compliance, compliance_summary
+from gis.analysis.diagnosis import (
+    comuna_summary,
+    diagnosis_figure,
+    diagnosis_map,
+    sector_diagnosis,
+)
 from gis.analysis.exports import export
 from gis.analysis.exposure import hazard_exposure
+from gis.analysis.port import port_distances, port_influence, truck_routes_in_residential_zones
 from gis.analysis.zonal import (
     TSUNAMI_SAFE_ELEVATION_M,
     RasterCoverageError,
@@ -77,6 +99,8 @@ class Analysis:
 
 _BY = "'zona' (zona PRC) o 'sector' (sector de planificación)"
 _UNITS = "'predio', 'zona', 'sector' o 'zona_censal'"
+_BANDS = "bordes de las bandas de distancia en metros, p. ej. 0,100,300,500,1000"
+_DIAG = "'sector' (sector de planificación) o 'zona_censal'"
 
 ANALYSES: dict[str, Analysis] = {a.name: a for a in (
     Analysis("cumplimiento", "Cumplimiento de usos de suelo",
@@ -109,6 +133,38 @@ ANALYSES: dict[str, Analysis] = {a.name: a for a in (
              f"Superficie bajo {TSUNAMI_SAFE_ELEVATION_M:g} m de elevación (regla de "
              "evacuación por tsunami) por predio, zona PRC, sector o zona censal.",
              land_below_safe_elevation, opciones={"por": _UNITS}),
+    Analysis("influencia_portuaria", "Influencia portuaria por bandas de distancia",
+             "Predios, población y equipamiento sensible (educación, salud) por banda de "
+             "distancia a las rutas de camiones y a los terminales portuarios.",
+             port_influence, capa_versionada="port_routes", geometria=False,
+             opciones={"bandas": _BANDS}),
+    Analysis("distancia_puerto", "Distancia al puerto por predio",
+             "Distancia de cada predio a la ruta de camiones y al terminal más cercanos, y "
+             "distancia al puerto recorriendo la red de rutas de camiones.", port_distances,
+             capa_versionada="port_routes", opciones={
+                 "bandas": _BANDS, "paso_m": "distancia máxima entre nodos de la red (m)",
+                 "tolerancia_m": "distancia bajo la cual dos vértices son un nodo (m)",
+                 "alcance_terminal_m": "distancia de un nodo a un terminal para darle "
+                                       "acceso (m)"}),
+    Analysis("rutas_camiones_residencial", "Rutas de camiones en zonas residenciales",
+             "Longitud de rutas de camiones dentro de cada zona residencial del PRC, con "
+             "sus rutas y flujo de camiones.", truck_routes_in_residential_zones,
+             opciones={"familias": "familias de zona PRC (por omisión: residencial y las "
+                                   "zonas que permiten el uso residencial)"}),
+    Analysis("diagnostico_sectores", "Carta de situación por sectores",
+             "Población y estructura de edad, densidad, dependencia, predios "
+             "residenciales, mixtura de usos, exposición a amenaza alta e inversión por "
+             "habitante de cada sector o zona censal, con un ranking de prioridad.",
+             sector_diagnosis, capa_versionada="hazard_zones", opciones={"unit": _DIAG}),
+    Analysis("resumen_comunal", "Resumen comunal de la carta de situación",
+             "Los indicadores de la carta de situación para el total de la comuna (o del "
+             "área).", comuna_summary, capa_versionada="hazard_zones", geometria=False,
+             opciones={"unit": _DIAG}),
+    Analysis("cambios", "Cambios entre dos fechas",
+             "Cambios de la zonificación, el catastro y la cartera de proyectos entre dos "
+             "fechas.", changes_summary, capa_versionada=None, geometria=False,
+             opciones={"desde": "fecha inicial (AAAA-MM-DD)",
+                       "hasta": "fecha final (AAAA-MM-DD)"}),
 )}
 """Every analysis, by the name the CLI and the API use."""
 
@@ -116,4 +172,7 @@ __all__ = ["ANALYSES", "Analysis", "AnalysisInputError", "AreaOutsideError",
            "RasterCoverageError", "RasterCoverageWarning", "TSUNAMI_SAFE_ELEVATION_M",
            "UnknownAreaError", "capacity", "capacity_by_zone", "compliance",
            "compliance_summary", "export", "hazard_exposure", "land_below_safe_elevation",
-           "raster_statistics"]
+           "raster_statistics",
+           "changes_between", "changes_summary", "comuna_summary", "diagnosis_figure",
+           "diagnosis_map", "port_distances", "port_influence", "sector_diagnosis",
+           "truck_routes_in_residential_zones"]

@@ -282,7 +282,28 @@ def parcel_zones(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoi
     run_script(conn, COMMON_SQL["zone_pieces"], params, zoning=zoning.table)
     run_script(conn, COMMON_SQL["parcel_zone"], params,
                en_area=area_condition(area, "s.pt", box_of="p.geom"),
-               pieza_en_area=area_condition(area, "z.geom"), lote=lot_area_sql("p"))
+               pieza_en_area=area_condition(area, "z.geom"), lote=lot_area_sql("p"),
+               caja_pequena=small_area_box(area, "p.geom"))
+
+
+SMALL_AREA_M2 = 250_000.0
+"""Areas whose bounding box is smaller than this (25 ha: a parcel, a few blocks) narrow
+the parcels of each zone piece to the box through the index; larger ones do not (the
+extra condition misleads the planner's estimates for a sector)."""
+
+
+def small_area_box(area: AnalysisArea, column: str) -> sql.Composable:
+    """SQL condition «``column`` (an indexed geometry column written in this package)
+    meets the bounding box of :func:`load_area`'s table» for a small area; ``true``
+    otherwise. It only narrows: a parcel outside the box cannot lie in the area."""
+    if area.geometry is None:
+        return sql.SQL("true")
+    x0, y0, x1, y1 = area.geometry.bounds
+    if (x1 - x0) * (y1 - y0) > SMALL_AREA_M2:
+        return sql.SQL("true")
+    return sql.SQL("{} && (SELECT ST_SetSRID(ST_Extent(a.geom)::geometry, {}) "
+                   "FROM analysis_area AS a)").format(
+        sql.SQL(column), sql.Literal(STORAGE_SRID))  # type: ignore[arg-type]
 
 
 def parcel_sectors(conn: psycopg.Connection) -> None:

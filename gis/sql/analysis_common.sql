@@ -20,6 +20,8 @@ ANALYZE zone_pieces;
 -- that covers a parcel counts its whole area without cutting it. The piece comes first
 -- in ST_Covers / ST_Intersects so that PostGIS prepares it once for all its parcels, and
 -- OFFSET 0 keeps the areas computed in that order (not after sorting by parcel).
+-- {caja_pequena}: for a small area (a parcel's report) only the parcels in the area's
+-- box, not every parcel of the pieces it touches (gis.analysis.common.small_area_box).
 DROP TABLE IF EXISTS pg_temp.parcel_zone;
 CREATE TEMP TABLE parcel_zone ON COMMIT DROP AS
 WITH hits AS (
@@ -28,7 +30,7 @@ WITH hits AS (
     CROSS JOIN LATERAL (
         SELECT p.fid, CASE WHEN ST_Covers(z.geom, p.geom) THEN ST_Area(p.geom)
                            ELSE ST_Area(ST_Intersection(p.geom, z.geom)) END AS a
-        FROM layers.parcels AS p WHERE ST_Intersects(z.geom, p.geom)
+        FROM layers.parcels AS p WHERE ST_Intersects(z.geom, p.geom) AND {caja_pequena}
         OFFSET 0
     ) AS x
     WHERE {pieza_en_area}
