@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException
 
 from api.routers import (
+    analysis,
     auth,
     catalog,
     features,
@@ -43,7 +44,7 @@ ROUTERS = (features.router, tiles.router, styles.router, rasters.router, maps.ro
            proposals.router, proposals.versions_router, profiles.router, reports.router,
            project_pages.router,
            portfolio_files.router,  # before projects: /proyectos/importar isn't a {codigo}
-           projects.router, investment.router)
+           projects.router, investment.router, analysis.router)
 """Every endpoint group, one module each in api/routers/. Their reads go through
 ``api.security.reader`` (login required when ``settings.reads_require_login``); their
 writes declare ``api.security.require(...)``. The auth router is outside ``reader``

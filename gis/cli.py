@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gis.cli_analysis import analysis_app
 from gis.cli_projects import projects_app
 from gis.cli_users import show_demo_users, tokens_app, users_app
 from gis.errors import PlatformError
@@ -29,6 +30,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="usuarios")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(projects_app, name="proyectos")
+app.add_typer(analysis_app, name="analisis")
 
 out = Console()
 err = Console(stderr=True)
