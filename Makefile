@@ -2,6 +2,7 @@
 #   make run    install what is missing, start PostGIS, load the data, serve on :8000
 #   make test   the same set-up, then the whole suite on a throwaway PostGIS
 #   make bench  benchmarks (JSON results in bench/results/)
+#   make notebooks  the same set-up, then JupyterLab on the project's database (notebooks/)
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -43,6 +44,24 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 
 bench: setup $(BENCH_STAMP)
 	@$(PY) -m bench
+
+# JupyterLab (optional group "notebooks", installed on first use) over the project's
+# database, set up as `make run` does: the local PostGIS (or DATABASE_URL) started and
+# migrated, the demo data loaded if it is empty. Kernels inherit this environment, so
+# gis.Settings() in a notebook finds the same database. JUPYTER_ARGS=--no-browser etc.
+NB_STAMP := $(VENV)/.notebooks-installed-stamp
+JUPYTER_ARGS ?=
+JUPYTER_AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)  # as the database does
+
+$(NB_STAMP): pyproject.toml $(STAMP)
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,notebooks]'
+	@touch $@
+
+notebooks: setup $(NB_STAMP)
+	@$(VENV)/bin/secplac db up
+	@$(VENV)/bin/secplac demo load --si-vacia
+	@echo "JupyterLab sobre la base del proyecto (Ctrl-C para salir; la base sigue en marcha: «$(VENV)/bin/secplac db down» la detiene)."
+	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(JUPYTER_AS_ROOT) $(JUPYTER_ARGS)
 
 lint: setup
 	@$(VENV)/bin/ruff check gis api layers tests bench
