@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gis.cli_analysis import analysis_app
+from gis.cli_backup import register_backup_commands
 from gis.cli_projects import projects_app
 from gis.cli_users import show_demo_users, tokens_app, users_app
 from gis.errors import PlatformError
@@ -31,6 +32,7 @@ app.add_typer(users_app, name="usuarios")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(projects_app, name="proyectos")
 app.add_typer(analysis_app, name="analisis")
+register_backup_commands(db_app)
 
 out = Console()
 err = Console(stderr=True)
