@@ -14,11 +14,11 @@ import sys
 import time
 from types import ModuleType
 
-from bench import ingest, portfolio, proposals, tiles
+from bench import analysis, ingest, portfolio, proposals, tiles
 from bench.common import RESULTS_DIR, throwaway_database, write_result
 
 BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (ingest, proposals, tiles,
-                                                          portfolio)}
+                                                          portfolio, analysis)}
 DEFAULT_SIZE = 1_000_000
 
 
