@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.input_guard import RejectNulMiddleware
 from api.routers import (
     analysis,
     auth,
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, dependencies=[Depends(reader)])
     app.include_router(auth.router)
     app.add_middleware(AuditClientMiddleware)
+    app.add_middleware(RejectNulMiddleware)  # NUL in text: a 400, not a 500
     mount_assets(app, settings.node_modules)
     mount_api_docs(app)
 

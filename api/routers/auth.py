@@ -52,6 +52,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AnyUser = Annotated[User, Depends(require())]
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_OFFSET = 1_000_000_000
+"""Largest audit-log offset (beyond PostgreSQL's bigint the query would fail)."""
 
 session = APIRouter(prefix="/auth", tags=["Sesión y tokens"])
 admin = APIRouter(prefix="/admin", tags=["Administración"])
@@ -196,7 +198,7 @@ def audit_log(
                                         description="Exacta o prefijo: «usuario»")] = None,
     resultado: Annotated[str | None, Query(pattern="^(ok|rechazado)$")] = None,
     limite: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 100,
-    desplazamiento: Annotated[int, Query(ge=0)] = 0,
+    desplazamiento: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     rows = audit.entries(conn, limit=limite, offset=desplazamiento, actor=usuario,
                          action=accion, outcome=resultado)

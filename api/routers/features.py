@@ -51,6 +51,8 @@ from layers.base import STORAGE_SRID, VectorLayer
 
 router = APIRouter(tags=["OGC API - Features"])
 Conn = Annotated[psycopg.Connection, Depends(get_connection)]
+MAX_OFFSET = 1_000_000_000
+"""Largest ``offset`` (beyond PostgreSQL's bigint the query would fail with a 500)."""
 
 RESERVED_PARAMS = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "filter", "filter-lang",
                    "filter-crs", "properties", "sortby", "datetime"}
@@ -228,7 +230,7 @@ def items(
     request: Request,
     conn: Conn,
     limit: Annotated[int, Query(ge=1, description=f"Máximo {MAX_LIMIT}")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: Annotated[str | None, Query(description="CRS de salida (URI)")] = None,
