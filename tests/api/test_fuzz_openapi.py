@@ -39,7 +39,7 @@ from tests.api.conftest import free_port
 from tests.conftest import query
 
 FUZZ_DB = "secplac_fuzz"
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 """Generated requests per operation (bounded: the whole run stays within minutes)."""
 REQUEST_TIMEOUT = 30.0
 """Seconds a single request may take before the test counts it as a hang."""
