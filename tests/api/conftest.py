@@ -38,11 +38,10 @@ def app(api_settings: Settings):  # type: ignore[no-untyped-def]
     return create_app(api_settings)
 
 
-@pytest.fixture(scope="package")
-def server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def serve(app, log_level: str = "warning") -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields its URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port,
-                            log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level)
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -53,6 +52,11 @@ def server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="package")
+def server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    yield from serve(app)
 
 
 @pytest.fixture

@@ -13,15 +13,12 @@ package's shared demo database is never touched.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import psycopg
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -35,7 +32,7 @@ from gis.database import connect
 from gis.demo.load import load_demo
 from gis.settings import Settings
 from layers import REGISTRY
-from tests.api.conftest import free_port
+from tests.api.conftest import serve
 from tests.conftest import query
 
 FUZZ_DB = "secplac_fuzz"
@@ -75,18 +72,7 @@ def fuzz_settings(base_settings: Settings, demo_raw, tmp_path_factory) -> Settin
 
 @pytest.fixture(scope="module")
 def fuzz_server(fuzz_settings: Settings) -> Iterator[str]:
-    config = uvicorn.Config(create_app(fuzz_settings), host="127.0.0.1", port=free_port(),
-                            log_level="error")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{config.port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    yield from serve(create_app(fuzz_settings), log_level="error")
 
 
 @pytest.fixture(scope="module")
