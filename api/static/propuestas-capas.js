@@ -196,3 +196,17 @@ export function zoneTooltip(map) {
   map.on("mouseleave", "zonas-relleno", () => tip.remove());
   return tip;
 }
+
+/** The map of the editing pages (proposals, projects): Spanish controls, metric scale. */
+export function createMap(style) {
+  const m = new maplibregl.Map({
+    container: "mapa", style, maxZoom: 20, attributionControl: { compact: true },
+    locale: { "NavigationControl.ZoomIn": "Acercar", "NavigationControl.ZoomOut": "Alejar",
+      "NavigationControl.ResetBearing": "Orientar al norte",
+      "AttributionControl.ToggleAttribution": "Mostrar u ocultar las fuentes" },
+  });
+  m.addControl(new maplibregl.NavigationControl(), "top-right");
+  m.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  m.on("error", (event) => console.error("Error del mapa:", event.error?.message));
+  return m;
+}

@@ -12,7 +12,7 @@
 
 import { el } from "./mapa-format.js";
 import { ApiError, proposalsApi } from "./propuestas-api.js";
-import { fitTo, fitToFeatures, zoneTooltip, zoningLayers } from "./propuestas-capas.js";
+import { createMap, fitTo, fitToFeatures, zoneTooltip, zoningLayers } from "./propuestas-capas.js";
 import { createDrawing } from "./propuestas-dibujo.js";
 import { editingTools } from "./propuestas-herramientas.js";
 import { zoningHistory } from "./propuestas-historia.js";
@@ -315,24 +315,11 @@ function wireButtons() {
   }));
 }
 
-function createMap() {
-  const m = new maplibregl.Map({
-    container: "mapa", style: config.estilo, maxZoom: 20, attributionControl: { compact: true },
-    locale: { "NavigationControl.ZoomIn": "Acercar", "NavigationControl.ZoomOut": "Alejar",
-      "NavigationControl.ResetBearing": "Orientar al norte",
-      "AttributionControl.ToggleAttribution": "Mostrar u ocultar las fuentes" },
-  });
-  m.addControl(new maplibregl.NavigationControl(), "top-right");
-  m.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
-  m.on("error", (event) => console.error("Error del mapa:", event.error?.message));
-  return m;
-}
-
 async function start() {
   document.body.dataset.ocupado = "no";
   const wanted = /propuesta=(\d+)/.exec(window.location.hash);
   state.user = renderSession($("sesion"));
-  map = createMap();
+  map = createMap(config.estilo);
   window.mapa = map; // for the planners' console and the browser tests
   // The style is enough to start (tiles keep loading): its layers and metadata are read.
   const styleLoaded = new Promise((resolve) => {

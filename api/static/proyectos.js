@@ -10,7 +10,7 @@
 //   proyectos-dibujo.js      terra-draw: the location as points, lines or polygons
 
 import { el } from "./mapa-format.js";
-import { fitTo } from "./propuestas-capas.js";
+import { createMap, fitTo } from "./propuestas-capas.js";
 import { renderSession } from "./propuestas-lista.js";
 import { ApiError, projectsApi } from "./proyectos-api.js";
 import { locationDrawing } from "./proyectos-dibujo.js";
@@ -316,19 +316,6 @@ async function save(body) {
 
 // -- set-up -----------------------------------------------------------------------------------
 
-function createMap() {
-  const m = new maplibregl.Map({
-    container: "mapa", style: config.estilo, maxZoom: 20, attributionControl: { compact: true },
-    locale: { "NavigationControl.ZoomIn": "Acercar", "NavigationControl.ZoomOut": "Alejar",
-      "NavigationControl.ResetBearing": "Orientar al norte",
-      "AttributionControl.ToggleAttribution": "Mostrar u ocultar las fuentes" },
-  });
-  m.addControl(new maplibregl.NavigationControl(), "top-right");
-  m.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
-  m.on("error", (event) => console.error("Error del mapa:", event.error?.message));
-  return m;
-}
-
 async function start() {
   document.body.dataset.ocupado = "no";
   const wanted = new URLSearchParams(window.location.search).get("codigo");
@@ -336,7 +323,7 @@ async function start() {
   const role = state.user?.rol;
   state.can = { edit: config.roles_edicion.includes(role),
     delete: config.roles_eliminacion.includes(role) };
-  map = createMap();
+  map = createMap(config.estilo);
   window.mapa = map; // for the planners' console and the browser tests
   await new Promise((resolve) => {
     if (map.isStyleLoaded()) resolve();
