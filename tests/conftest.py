@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from gis.schema import PLATFORM_SCHEMAS
 from gis.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
+os.environ["COLUMNS"] = "250"  # the CLI's tables as in a wide terminal, in every worker
 RAW = PROJECT / "data" / "raw"
 
 
@@ -60,12 +62,17 @@ def query(settings: Settings, sql: str, params: tuple = ()) -> list[tuple]:  # t
 
 @pytest.fixture(scope="session")
 def demo_raw() -> Path:
-    """The demo raw files (the generated cadastre is not committed: made here if missing)."""
+    """The demo raw files (the generated cadastre is not committed: made here if missing).
+
+    Under pytest-xdist every worker asks; a lock file makes one generate and the others wait.
+    """
     from gis.demo.load import missing_demo_files
 
     settings = Settings(raw_dir=RAW)
-    if missing_demo_files(settings):
-        from gis.demo import generate
+    with open(RAW / ".demo-generate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if missing_demo_files(settings):
+            from gis.demo import generate
 
-        generate(RAW)
+            generate(RAW)
     return RAW

@@ -44,13 +44,13 @@ from gis.analysis.common import (
     geometry_column,
     layer_version,
     load_area,
-    parcel_zones,
     parcels_join,
     resolve_area,
     run_script,
     session,
     sql_sections,
 )
+from gis.analysis.zone_assignment import parcel_zones
 from layers.zoning import PEOPLE_PER_DWELLING
 
 SQL = sql_sections("analysis_capacity")
@@ -126,10 +126,13 @@ def capacity(conn_or_settings: Connectable, *, area: AreaInput | None = None,
         chosen = resolve_area(conn, settings, area)
         zoning = layer_version(conn, "zoning", version, fecha)
         with analysis_transaction(conn):
-            _compute(conn, chosen, zoning, solo_eriazos)
+            load_area(conn, chosen)
+            parcel_zones(conn, chosen, zoning)
             query = sql.SQL(SQL["parcels"]).format(
-                geometry=geometry_column("p.geom", geometria), parcels=parcels_join(geometria))
-            frame = fetch_frame(conn, query, None, COLUMNS, geometry=geometria)
+                capacities=_capacities(zoning), geometry=geometry_column("p.geom", geometria),
+                parcels=parcels_join(geometria))
+            frame = fetch_frame(conn, query, _params(solo_eriazos), COLUMNS,
+                                geometry=geometria)
     return describe(frame, "cabida", chosen, zoning, solo_eriazos=solo_eriazos)
 
 
@@ -166,9 +169,18 @@ def capacity_by_zone(conn_or_settings: Connectable, *, area: AreaInput | None = 
     return describe(frame, "cabida_por_zona", chosen, zoning)
 
 
+def _params(only_vacant: bool) -> dict[str, object]:
+    return {"eriazo": VACANT, "todos": not only_vacant}
+
+
+def _capacities(zoning: LayerChoice) -> sql.Composable:
+    return sql.SQL(SQL["capacities"]).format(zoning=zoning.table,
+                                             cabida=cabida_sql("pz.lote", "z"))
+
+
 def _compute(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice,
              only_vacant: bool) -> None:
+    """Temporary table ``capacity``: the capacity of every parcel of the area."""
     load_area(conn, area)
     parcel_zones(conn, area, zoning)
-    run_script(conn, SQL["compute"], {"eriazo": VACANT, "todos": not only_vacant},
-               zoning=zoning.table, cabida=cabida_sql("pz.lote", "z"))
+    run_script(conn, SQL["compute"], _params(only_vacant), capacities=_capacities(zoning))

@@ -113,7 +113,8 @@ def run_script(conn: psycopg.Connection, script: str, params: Mapping[str, Any],
     values) and binding ``params``."""
     for statement in re.split(r";\s*\n", script.rstrip().rstrip(";")):
         query = sql.SQL(statement).format(**fragments)  # type: ignore[arg-type]
-        conn.execute(query, params if "%(" in statement else None)
+        placeholders = "%(" in query.as_string(conn)  # in the statement or a fragment
+        conn.execute(query, params if placeholders else None)
 
 
 # --- area ----------------------------------------------------------------------------------
@@ -271,41 +272,6 @@ def area_condition(area: AnalysisArea, expression: str, box_of: str | None = Non
 COMMON_SQL = sql_sections("analysis_common")
 
 
-def parcel_zones(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice) -> None:
-    """Temporary tables ``zone_pieces`` and ``parcel_zone`` (fid, rol, direccion,
-    destino, construida, avaluo, area, lote, zona, porcentaje_zona): every parcel of the
-    area with the zone holding most of its area (see ``gis/sql/analysis_common.sql``).
-    Call :func:`load_area` first."""
-    from gis.analysis.capacity import lot_area_sql  # the capacity rules import this module
-
-    params = {"vertices": PIECE_VERTICES}
-    run_script(conn, COMMON_SQL["zone_pieces"], params, zoning=zoning.table)
-    run_script(conn, COMMON_SQL["parcel_zone"], params,
-               en_area=area_condition(area, "s.pt", box_of="p.geom"),
-               pieza_en_area=area_condition(area, "z.geom"), lote=lot_area_sql("p"),
-               caja_pequena=small_area_box(area, "p.geom"))
-
-
-SMALL_AREA_M2 = 250_000.0
-"""Areas whose bounding box is smaller than this (25 ha: a parcel, a few blocks) narrow
-the parcels of each zone piece to the box through the index; larger ones do not (the
-extra condition misleads the planner's estimates for a sector)."""
-
-
-def small_area_box(area: AnalysisArea, column: str) -> sql.Composable:
-    """SQL condition «``column`` (an indexed geometry column written in this package)
-    meets the bounding box of :func:`load_area`'s table» for a small area; ``true``
-    otherwise. It only narrows: a parcel outside the box cannot lie in the area."""
-    if area.geometry is None:
-        return sql.SQL("true")
-    x0, y0, x1, y1 = area.geometry.bounds
-    if (x1 - x0) * (y1 - y0) > SMALL_AREA_M2:
-        return sql.SQL("true")
-    return sql.SQL("{} && (SELECT ST_SetSRID(ST_Extent(a.geom)::geometry, {}) "
-                   "FROM analysis_area AS a)").format(
-        sql.SQL(column), sql.Literal(STORAGE_SRID))  # type: ignore[arg-type]
-
-
 def parcel_sectors(conn: psycopg.Connection) -> None:
     """Temporary table ``parcel_sector`` (fid, sector): the planning sector holding the
     point on surface of each parcel of ``parcel_zone``."""
@@ -322,6 +288,7 @@ class LayerChoice:
     table: sql.Composable
     version: int
     vigente_desde: datetime
+    in_force: bool = True
 
 
 def layer_version(conn: psycopg.Connection, layer: str, version: int | None = None,
@@ -365,7 +332,7 @@ def layer_version(conn: psycopg.Connection, layer: str, version: int | None = No
         chosen = next((v for v in versions if v.in_force), versions[0])
     table = (sql.Identifier(LAYERS_SCHEMA, layer) if chosen.in_force
              else sql.Identifier(HISTORY_SCHEMA, f"{layer}_v{chosen.version}"))
-    return LayerChoice(layer, table, chosen.version, chosen.valid_from)
+    return LayerChoice(layer, table, chosen.version, chosen.valid_from, chosen.in_force)
 
 
 def _instant(fecha: date | datetime | str) -> datetime:
@@ -398,8 +365,8 @@ def fetch_frame(conn: psycopg.Connection, query: sql.Composable | str,
     geometry as hex WKB (:func:`geometry_column`). An empty result keeps every column and
     dtype.
 
-    The rows travel as CSV (``COPY ... TO STDOUT``) parsed by pandas: for a million rows
-    several times faster than building Python objects cell by cell."""
+    The rows travel as CSV (``COPY ... TO STDOUT``) parsed by pyarrow (multi-threaded):
+    for a million rows several times faster than building Python objects cell by cell."""
     names = [*columns, "geometry"] if geometry else list(columns)
     statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(
         sql.SQL(query) if isinstance(query, str) else query)  # type: ignore[arg-type]
@@ -412,10 +379,7 @@ def fetch_frame(conn: psycopg.Connection, query: sql.Composable | str,
         frame = typed(frame, columns)
     else:
         buffer.seek(0)
-        frame = pd.read_csv(
-            buffer, header=None, names=names, keep_default_na=False, na_values=[""],
-            true_values=["t"], false_values=["f"],
-            dtype={n: d for n, d in columns.items() if d != "bool"} | {"geometry": "str"})
+        frame = _read_csv(buffer, names, columns)
         frame = typed(frame, columns)
     if not geometry:
         return frame
@@ -423,6 +387,30 @@ def fetch_frame(conn: psycopg.Connection, query: sql.Composable | str,
     geoms = gpd.GeoSeries.from_wkb(wkb.to_numpy(dtype=object, na_value=None),
                                    crs=STORAGE_CRS, index=frame.index)
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=STORAGE_CRS)
+
+
+_ARROW_TYPES = {"str": "string", "string": "string", "object": "string",
+                "float64": "float64", "int64": "int64", "Int64": "int64",
+                "bool": "bool", "boolean": "bool"}
+"""How each dtype of a ``columns`` mapping is read from the CSV (others are inferred)."""
+
+
+def _read_csv(buffer: io.BytesIO, names: list[str], columns: Mapping[str, str]
+              ) -> pd.DataFrame:
+    """PostgreSQL's CSV (NULL: empty; booleans t/f) with each column read as its dtype
+    (text stays text: a geocódigo keeps its leading zero)."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    types = {n: pa.type_for_alias(_ARROW_TYPES[columns.get(n, "str")])
+             for n in names if columns.get(n, "str") in _ARROW_TYPES}  # geometry: hex text
+    table = csv.read_csv(
+        buffer, read_options=csv.ReadOptions(column_names=names),
+        parse_options=csv.ParseOptions(newlines_in_values=True),
+        convert_options=csv.ConvertOptions(
+            column_types=types, null_values=[""],
+            strings_can_be_null=True, true_values=["t"], false_values=["f"]))
+    return table.to_pandas()
 
 
 def geometry_column(expression: str, wanted: bool) -> sql.Composable:
@@ -460,5 +448,5 @@ __all__ = ["AnalysisArea", "AnalysisInputError", "AreaOutsideError", "LayerChoic
            "UnknownAreaError", "analysis_transaction", "area_condition", "describe",
            "fetch_frame", "geometry_column", "layer_version", "load_area",
            "parcels_join",
-           "parcel_sectors", "parcel_zones", "resolve_area", "run_script", "session",
+           "parcel_sectors", "resolve_area", "run_script", "session",
            "sql_sections", "typed"]

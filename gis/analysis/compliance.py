@@ -35,13 +35,13 @@ from gis.analysis.common import (
     layer_version,
     load_area,
     parcel_sectors,
-    parcel_zones,
     parcels_join,
     resolve_area,
     run_script,
     session,
     sql_sections,
 )
+from gis.analysis.zone_assignment import parcel_zones
 from layers.codes import SII_DESTINO_CLASS, SII_DESTINOS
 
 SQL = sql_sections("analysis_compliance")
@@ -117,10 +117,12 @@ def compliance(conn_or_settings: Connectable, *, area: AreaInput | None = None,
         chosen = resolve_area(conn, settings, area)
         zoning = layer_version(conn, "zoning", version, fecha)
         with analysis_transaction(conn):
-            _classify(conn, chosen, zoning)
+            load_area(conn, chosen)
+            parcel_zones(conn, chosen, zoning)
             query = sql.SQL(SQL["parcels"]).format(
-                geometry=geometry_column("p.geom", geometria), parcels=parcels_join(geometria))
-            frame = fetch_frame(conn, query, None, COLUMNS, geometry=geometria)
+                verdicts=_verdicts(zoning), geometry=geometry_column("p.geom", geometria),
+                parcels=parcels_join(geometria))
+            frame = fetch_frame(conn, query, _VERDICT_PARAMS, COLUMNS, geometry=geometria)
     return describe(frame, "cumplimiento", chosen, zoning)
 
 
@@ -164,9 +166,16 @@ def compliance_summary(conn_or_settings: Connectable, *, area: AreaInput | None 
     return describe(frame, f"cumplimiento_por_{por}", chosen, zoning)
 
 
+_VERDICT_PARAMS = {"clases": json.dumps(SII_DESTINO_CLASS),
+                   "destinos": json.dumps(SII_DESTINOS)}
+
+
+def _verdicts(zoning: LayerChoice) -> sql.Composable:
+    return sql.SQL(SQL["verdicts"]).format(zoning=zoning.table)
+
+
 def _classify(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice) -> None:
+    """Temporary table ``compliance``: the verdict of every parcel of the area."""
     load_area(conn, area)
     parcel_zones(conn, area, zoning)
-    run_script(conn, SQL["classify"],
-               {"clases": json.dumps(SII_DESTINO_CLASS), "destinos": json.dumps(SII_DESTINOS)},
-               zoning=zoning.table)
+    run_script(conn, SQL["classify"], _VERDICT_PARAMS, verdicts=_verdicts(zoning))

@@ -1,12 +1,11 @@
 -- Zoning capacity (cabida, gis/analysis/capacity.py) of each parcel under the norms of
--- its PRC zone. Needs parcel_zone (analysis_common.sql, whose lot area "lote" is
+-- its PRC zone. Needs parcel_zone (analysis_parcel_zones.sql, whose lot area "lote" is
 -- gis.analysis.capacity.lot_area_sql). {zoning}: the version's table; {cabida}: the
 -- capacity columns of gis.analysis.capacity.cabida_sql, shared with the proposal impact
 -- (gis/sql/proposal_impact.sql).
 
--- name: compute
-DROP TABLE IF EXISTS pg_temp.capacity;
-CREATE TEMP TABLE capacity ON COMMIT DROP AS
+-- name: capacities
+-- Each parcel of parcel_zone with its capacity.
 SELECT q.*, greatest(q.edificable - q.construida, 0) AS residual
 FROM (
     SELECT pz.fid, pz.rol, pz.destino, pz.zona, pz.lote, {cabida},
@@ -17,15 +16,21 @@ FROM (
     FROM parcel_zone AS pz
     LEFT JOIN {zoning} AS z ON z.codigo = pz.zona
     WHERE %(todos)s OR pz.destino = %(eriazo)s
-) AS q;
+) AS q
+
+-- name: compute
+-- The capacities kept for the summary.
+DROP TABLE IF EXISTS pg_temp.capacity;
+CREATE TEMP TABLE capacity ON COMMIT DROP AS {capacities}
 
 -- name: parcels
+-- The capacity of every parcel streamed out, without keeping it.
 SELECT c.rol, c.destino, c.zona, round(c.lote::numeric, 1)::float8,
        round(c.edificable::numeric, 1)::float8, round(c.ocupacion::numeric, 1)::float8,
        round(c.viviendas::numeric, 2)::float8, c.lotes::bigint,
        round(c.construida::numeric, 1)::float8, round(c.residual::numeric, 1)::float8,
        c.eriazo {geometry}
-FROM capacity AS c {parcels}
+FROM ({capacities}) AS c {parcels}
 ORDER BY c.rol COLLATE "C";
 
 -- name: by_zone

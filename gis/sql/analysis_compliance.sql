@@ -1,11 +1,10 @@
 -- Land-use compliance (gis/analysis/compliance.py): each parcel's current use (its SII
 -- destino's OGUC class) against the uses of its PRC zone. Needs parcel_zone
--- (analysis_common.sql). {zoning}: the zoning version's table. The rule mirrors
+-- (analysis_parcel_zones.sql). {zoning}: the zoning version's table. The rule mirrors
 -- gis.analysis.compliance.conformity (prohibited wins over permitted).
 
--- name: classify
-DROP TABLE IF EXISTS pg_temp.compliance;
-CREATE TEMP TABLE compliance ON COMMIT DROP AS
+-- name: verdicts
+-- Each parcel of parcel_zone with its verdict and the rule that decided it.
 WITH classes AS (
     SELECT key AS destino, value AS clase FROM jsonb_each_text(%(clases)s::jsonb)
 ), names AS (
@@ -35,14 +34,20 @@ SELECT fid, area, zona, porcentaje_zona, rol, direccion, destino, destino_nombre
             WHEN prohibido THEN 'uso ' || clase || ' prohibido en ' || zona
             WHEN permitido THEN 'uso ' || clase || ' permitido en ' || zona
             ELSE 'uso ' || clase || ' no indicado en ' || zona END AS regla
-FROM judged;
+FROM judged
+
+-- name: classify
+-- The verdicts kept for the summaries.
+DROP TABLE IF EXISTS pg_temp.compliance;
+CREATE TEMP TABLE compliance ON COMMIT DROP AS {verdicts};
 ANALYZE compliance;
 
 -- name: parcels
+-- The verdicts of every parcel streamed out, without keeping them.
 SELECT c.rol, c.direccion, c.destino, c.destino_nombre, c.clase, c.zona,
        round(c.porcentaje_zona::numeric, 1)::float8, c.resultado, c.regla,
        round(c.area::numeric, 1)::float8 {geometry}
-FROM compliance AS c {parcels}
+FROM ({verdicts}) AS c {parcels}
 ORDER BY c.rol COLLATE "C";
 
 -- name: by_zone
