@@ -34,8 +34,12 @@ node_modules/.installed-stamp: package.json package-lock.json
 run: setup
 	@$(VENV)/bin/secplac run
 
+# Both cores: each pytest-xdist worker starts its own PostgreSQL cluster; a test file runs
+# whole on one worker (its module and package fixtures are built once).
+TEST_WORKERS ?= 2
+
 test: setup
-	@$(PY) -m pytest -q $(PYTEST_ARGS)
+	@$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Benchmark-only dependencies (tipg, the tiles benchmark's reference server).
 $(BENCH_STAMP): pyproject.toml $(STAMP)

@@ -33,6 +33,7 @@ PARCELS_FILE = Path("catastro") / "catastro_predios.gpkg"
 """Where the demo generator writes the cadastre, relative to its output folder."""
 SEED = 2017
 CLEAN_DB_NAME = f"{DB_NAME}_bench_clean"
+DEMO_DB_NAME = f"{DB_NAME}_bench_demo"
 MIB = 1024 * 1024
 
 
@@ -86,6 +87,32 @@ class BenchDatabase:
         with psycopg.connect(self._maintenance_conninfo(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(clean))
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(clean, db))
+
+    def load_demo(self) -> None:
+        """The database reset to every demo layer loaded (:func:`gis.demo.load.load_demo`).
+        The first call on a cluster loads them and keeps a copy (a template database and
+        the processed files, rasters included); later calls restore that copy in seconds."""
+        from gis.demo.load import load_demo
+
+        db, demo = sql.Identifier(DB_NAME), sql.Identifier(DEMO_DB_NAME)
+        processed = self.settings.processed_dir
+        kept = processed.with_name(processed.name + "-demo")
+        with psycopg.connect(self._maintenance_conninfo(), autocommit=True) as conn:
+            have = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                (DEMO_DB_NAME,)).fetchone() is not None
+            if have and kept.is_dir():
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(db))
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(db, demo))
+                shutil.rmtree(processed, ignore_errors=True)
+                shutil.copytree(kept, processed)
+                return
+        self.reset()
+        load_demo(self.settings)
+        with psycopg.connect(self._maintenance_conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(demo))
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(demo, db))
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(processed, kept)
 
     def _maintenance_conninfo(self) -> str:
         return make_conninfo(self.settings.database_url or "", dbname="postgres")

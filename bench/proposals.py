@@ -20,14 +20,14 @@ ZONES_CHANGED = 10
 
 def _load(db: BenchDatabase, size: int, cache_dir: Path = CACHE_DIR) -> int:
     """Every demo layer, then the scale cadastre as the parcels in force."""
-    from gis.demo.load import load_demo, missing_demo_files
+    from gis.demo.load import missing_demo_files
     from gis.ingest import ingest
 
     if missing_demo_files(db.settings):
         from gis.demo import generate
 
         generate(db.settings.raw_dir)
-    load_demo(db.settings)
+    db.load_demo()
     dataset = parcels_dataset(size, cache_dir=cache_dir)
     report = ingest(db.settings, "parcels", dataset.path)
     return report.features_loaded

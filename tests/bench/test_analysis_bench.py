@@ -8,14 +8,15 @@ from pathlib import Path
 import pandas as pd
 
 from bench import analysis
-from bench.common import throwaway_database
+from bench.common import BenchDatabase
 
 SIZE = 2_000
 
 
-def test_analysis_benchmark_measures_the_three_paths(tmp_path: Path) -> None:
-    with throwaway_database() as db:
-        result = analysis.run(db, size=SIZE, rounds=1, cache_dir=tmp_path / "cache")
+def test_analysis_benchmark_measures_the_three_paths(tmp_path: Path, bench_db: BenchDatabase,
+        bench_cache: Path) -> None:
+    db = bench_db
+    result = analysis.run(db, size=SIZE, rounds=1, cache_dir=bench_cache)
     assert result["parcels"] == SIZE
     assert result["postgis_s"] > 0 and result["dask_s"] > 0 and result["geopandas_s"] > 0
     assert result["dask_export_s"] > 0 and result["dask"]["partitions"] == analysis.WORKERS

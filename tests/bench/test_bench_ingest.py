@@ -9,14 +9,15 @@ import pytest
 
 from bench import ingest
 from bench.__main__ import BENCHMARKS
-from bench.common import throwaway_database, write_result
+from bench.common import BenchDatabase, write_result
 
 SIZE = 2_000
 
 
-def test_ingest_benchmark_reports_both_loads(tmp_path: Path) -> None:
-    with throwaway_database() as db:
-        result = ingest.run(db, size=SIZE, rounds=1, cache_dir=tmp_path / "cache")
+def test_ingest_benchmark_reports_both_loads(tmp_path: Path, bench_db: BenchDatabase,
+        bench_cache: Path) -> None:
+    db = bench_db
+    result = ingest.run(db, size=SIZE, rounds=1, cache_dir=bench_cache)
     path = write_result("ingest", result, results_dir=tmp_path / "results")
     saved = json.loads(path.read_text(encoding="utf-8"))
 

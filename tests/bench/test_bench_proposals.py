@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import proposals
-from bench.common import throwaway_database
+from bench.common import BenchDatabase
 
 SIZE = 2_000
 
 
-def test_proposals_benchmark_measures_validation_impact_and_apply(tmp_path: Path) -> None:
-    with throwaway_database() as db:
-        result = proposals.run(db, size=SIZE, rounds=1, cache_dir=tmp_path / "cache")
+def test_proposals_benchmark_measures_validation_impact_and_apply(
+        tmp_path: Path, bench_db: BenchDatabase, bench_cache: Path) -> None:
+    db = bench_db
+    result = proposals.run(db, size=SIZE, rounds=1, cache_dir=bench_cache)
     assert result["parcels"] == SIZE
     assert result["zones_changed"] == proposals.ZONES_CHANGED
     assert result["affected_parcels"] > 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench import tiles
 from bench.__main__ import BENCHMARKS
-from bench.common import throwaway_database, write_result
+from bench.common import BenchDatabase, write_result
 from bench.servers import tipg_installed
 
 SIZE = 2_000
@@ -18,12 +18,13 @@ TILES = 20
 PAGES, PAGE_SIZE = 2, 100
 
 
-def test_tiles_benchmark_reports_every_figure(tmp_path: Path) -> None:
+def test_tiles_benchmark_reports_every_figure(tmp_path: Path, bench_db: BenchDatabase,
+        bench_cache: Path) -> None:
     compare = tipg_installed()
-    with throwaway_database() as db:
-        result = tiles.run(db, size=SIZE, rounds=1, cache_dir=tmp_path / "cache",
-                           tiles=TILES, concurrency=4, pages=PAGES, page_size=PAGE_SIZE,
-                           compare_tipg=compare)
+    db = bench_db
+    result = tiles.run(db, size=SIZE, rounds=1, cache_dir=bench_cache,
+                       tiles=TILES, concurrency=4, pages=PAGES, page_size=PAGE_SIZE,
+                       compare_tipg=compare)
     path = write_result("tiles", result, results_dir=tmp_path / "results")
     saved = json.loads(path.read_text(encoding="utf-8"))
 

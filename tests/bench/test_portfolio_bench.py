@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import portfolio
 from bench.__main__ import BENCHMARKS
-from bench.common import throwaway_database, write_result
+from bench.common import BenchDatabase, write_result
 from bench.profile_geopandas import SECTIONS
 
 SIZE = 2_000
@@ -15,10 +15,11 @@ PROJECTS = 160
 """The demo portfolio's 150 (the generator's first ones, saved again) and 10 more."""
 
 
-def test_portfolio_benchmark_reports_every_figure(tmp_path: Path) -> None:
-    with throwaway_database() as db:
-        result = portfolio.run(db, size=SIZE, rounds=1, cache_dir=tmp_path / "cache",
-                               projects=PROJECTS, sample=8, peer_sample=2)
+def test_portfolio_benchmark_reports_every_figure(tmp_path: Path, bench_db: BenchDatabase,
+        bench_cache: Path) -> None:
+    db = bench_db
+    result = portfolio.run(db, size=SIZE, rounds=1, cache_dir=bench_cache,
+                           projects=PROJECTS, sample=8, peer_sample=2)
     path = write_result("portfolio", result, results_dir=tmp_path / "results")
     saved = json.loads(path.read_text(encoding="utf-8"))
 
