@@ -1,5 +1,7 @@
 """``secplac analisis``: the analyses of the comuna from the shell — list them, run one on
-an area and export its result, and write the territorial report of a parcel or point.
+an area and export its result, write the territorial report of a parcel or point, and run
+the batch analyses on a Dask cluster over a partitioned export (``particionar``,
+``distribuido``: :mod:`gis.analysis.partitioned`, :mod:`gis.analysis.distributed`).
 
 Every analysis of the registry (:data:`gis.analysis.ANALYSES`) is offered by name,
 including those added later: ``listar`` shows them with their options, ``ejecutar`` runs
@@ -17,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gis.errors import PlatformError
@@ -42,7 +45,7 @@ def _reported() -> Iterator[None]:
     try:
         yield
     except PlatformError as exc:
-        err.print(f"[bold red]Error:[/] {exc.message}")
+        err.print(f"[bold red]Error:[/] {escape(exc.message)}")
         if exc.hint:
             err.print(exc.hint, markup=False)
         raise typer.Exit(1) from None
@@ -173,6 +176,85 @@ def report_cmd(
                 salida.write_text(json.dumps(ficha, ensure_ascii=False, indent=2),
                                   encoding="utf-8")
     out.print(f"Ficha territorial escrita en {salida}", markup=False)
+
+
+DISTRIBUTED = {"cumplimiento": "compliance_distributed", "cabida": "capacity_distributed",
+               "exposicion": "exposure_distributed"}
+"""The batch analyses that also run on Dask → their function in gis.analysis.distributed."""
+
+
+@analysis_app.command("particionar")
+def partition_cmd(
+    carpeta: Annotated[Path, typer.Argument(help="Carpeta de la exportación (vacía, nueva o "
+                                            "una exportación anterior, que se reemplaza)")],
+    por: Annotated[str, typer.Option(help="hilbert (vecinos juntos) o comuna (datos "
+                                     "nacionales)")] = "hilbert",
+    particiones: Annotated[int | None, typer.Option(help="Número de particiones con "
+                                                    "--por hilbert")] = None,
+    fecha: Annotated[str | None, typer.Option(help="Las versiones vigentes en esta fecha "
+                                              "(AAAA-MM-DD)")] = None,
+) -> None:
+    """Exporta los predios particionados y las capas pequeñas en GeoParquet, para los
+    análisis por lotes en un clúster Dask («distribuido»)."""
+    from gis.analysis.partitioned import export_partitioned
+
+    with _reported():
+        if particiones is not None and particiones < 1:
+            raise PlatformError("--particiones debe ser un número positivo.",
+                                hint="Omítalo para una partición cada medio millón de predios.")
+        done = export_partitioned(_settings(), carpeta, partitions=particiones, por=por,
+                                  fecha=fecha)
+    files = len(done.parcel_files)
+    out.print(f"Exportación particionada en {carpeta}: {files} particiones de predios.",
+              markup=False)
+
+
+@analysis_app.command("distribuido")
+def distributed_cmd(
+    nombre: Annotated[str, typer.Argument(help="cumplimiento, cabida o exposicion")],
+    carpeta: Annotated[Path, typer.Option(help="Exportación de «secplac analisis "
+                                          "particionar»")],
+    salida: Annotated[Path, typer.Option(help="Archivo de resultado: .gpkg, .parquet, .csv "
+                                         "o .xlsx")],
+    planificador: Annotated[str | None, typer.Option(help="Dirección del planificador Dask "
+                                                     "(tcp://host:8786); sin ella, un "
+                                                     "clúster local")] = None,
+    trabajadores: Annotated[int, typer.Option(help="Procesos del clúster local")] = 2,
+) -> None:
+    """Ejecuta cumplimiento, cabida o exposición sobre una exportación particionada en un
+    clúster Dask: el mismo resultado que «ejecutar», para insumos de escala nacional."""
+    import importlib
+
+    from gis.analysis.exports import EXPORT_FORMATS, export
+
+    with _reported():
+        if nombre not in DISTRIBUTED:
+            raise PlatformError(f"«{nombre[:40]}» no se ejecuta en Dask.",
+                                hint="Use " + ", ".join(DISTRIBUTED) + ".")
+        if salida.suffix.lower() not in EXPORT_FORMATS:
+            raise PlatformError(
+                f"Formato de salida no reconocido: «{salida.name}».",
+                hint="Use " + ", ".join(EXPORT_FORMATS) + " como extensión de --salida.")
+        if trabajadores < 1:
+            raise PlatformError("--trabajadores debe ser un número positivo.",
+                                hint="P. ej. --trabajadores 2, uno por núcleo.")
+        from distributed import Client, LocalCluster
+
+        from gis.analysis.partitioned import open_export
+
+        export_folder = open_export(carpeta)
+        run = getattr(importlib.import_module("gis.analysis.distributed"), DISTRIBUTED[nombre])
+        if planificador:
+            with Client(planificador, timeout="20s") as client:
+                result = run(export_folder, client)
+        else:
+            with LocalCluster(n_workers=trabajadores, threads_per_worker=1,
+                              dashboard_address=None) as cluster, Client(cluster) as client:
+                result = run(export_folder, client)
+        export(result, salida)
+    rows = f"{len(result):,}".replace(",", ".")
+    out.print(f"{nombre}: {rows} filas, calculadas en Dask. Resultado escrito en {salida}",
+              markup=False)
 
 
 def _point(text: str) -> tuple[float, float]:

@@ -149,3 +149,35 @@ def test_informe_by_rol_and_point(territory: Settings, tmp_path: Path) -> None: 
     done = secplac(territory, "informe", "--rol", "1-3", "--salida", str(tmp_path / "f.doc"))
     assert done.exit_code == 1 and "Formato de la ficha no reconocido" in done.stderr
     assert not (tmp_path / "f.pdf").exists()
+
+
+def test_particionar_and_distribuido_equal_ejecutar(territory: Settings,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    folder = tmp_path / "lote"
+    done = secplac(territory, "particionar", str(folder), "--particiones", "2")
+    assert done.exit_code == 0, done.output
+    assert "2 particiones de predios" in done.stdout
+    on_dask = tmp_path / "dask.csv"
+    done = secplac(territory, "distribuido", "cumplimiento", "--carpeta", str(folder),
+                   "--salida", str(on_dask), "--trabajadores", "1")
+    assert done.exit_code == 0, done.output
+    in_postgis = tmp_path / "postgis.csv"
+    assert secplac(territory, "ejecutar", "cumplimiento", "--salida",
+                   str(in_postgis)).exit_code == 0
+    dask_rows = pd.read_csv(on_dask, dtype=str)
+    postgis_rows = pd.read_csv(in_postgis, dtype=str)[dask_rows.columns]
+    assert len(dask_rows) == 10
+    pd.testing.assert_frame_equal(dask_rows, postgis_rows)
+    for args, message in [
+        (["distribuido", "ficha", "--carpeta", str(folder), "--salida", str(on_dask)],
+         "no se ejecuta en Dask"),
+        (["distribuido", "cabida", "--carpeta", str(tmp_path), "--salida", str(on_dask)],
+         "no es una exportación particionada"),
+        (["distribuido", "cabida", "--carpeta", str(folder), "--salida",
+          str(tmp_path / "x.shp")], "Formato de salida no reconocido"),
+        (["particionar", str(tmp_path / "otra"), "--por", "region"], "region"),
+        (["particionar", str(tmp_path / "otra"), "--particiones", "0"], "positivo"),
+    ]:
+        done = secplac(territory, *args)
+        assert done.exit_code == 1, (args, done.output)
+        assert message in done.stderr, (args, done.stderr)
