@@ -150,6 +150,14 @@ def _units(conn: psycopg.Connection, unit: str) -> pd.DataFrame:
     return frame.copy()
 
 
+def project_shares(conn: psycopg.Connection, unit: str = "sector") -> pd.DataFrame:
+    """Each project's share of each territorial unit it touches: columns ``proyecto``,
+    ``unidad`` and ``fraccion`` (of its area, length or points; summing to 1 per
+    project located in the units)."""
+    check_filters(unit)
+    return _shares(conn, unit)
+
+
 def _shares(conn: psycopg.Connection, unit: str) -> pd.DataFrame:
     frame = _frame(conn, "shares", {"unit": unit})
     frame["fraccion"] = frame["fraccion"].astype(float)

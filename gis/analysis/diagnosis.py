@@ -53,7 +53,13 @@ from gis.analysis.common import (
     sql_sections,
 )
 from gis.crs import STORAGE_CRS
-from gis.investment import NO_DATA, choropleth_classes, class_colour, investment_by_territory
+from gis.investment import (
+    NO_DATA,
+    choropleth_classes,
+    class_colour,
+    investment_by_territory,
+    project_shares,
+)
 from gis.maps import BIND_POPUPS, AssetMode, MapLegend, display_value, fit_to, new_map
 from gis.profile import ensure_residential_weights
 from gis.settings import Settings
@@ -177,6 +183,7 @@ def comuna_summary(conn_or_settings: Connectable, *, area: AreaInput | None = No
     summed."""
     raw, chosen, hazards = _raw(conn_or_settings, area, version, fecha, unit, False)
     sums = raw.drop(columns=["codigo", "nombre"]).sum()
+    sums["proyectos"] = raw.attrs["proyectos_distintos"]
     for age in ("pob_0_5", "pob_6_14", "pob_15_64", "pob_65_mas"):
         if raw[age].isna().any():
             sums[age] = math.nan
@@ -200,6 +207,7 @@ def _raw(source: Connectable, area: AreaInput | None, version: int | None,
         chosen = resolve_area(conn, settings, area)
         hazards = layer_version(conn, "hazard_zones", version, fecha)
         investment = investment_by_territory(conn, unit)
+        shares = project_shares(conn, unit)
         with analysis_transaction(conn):
             ensure_residential_weights(conn)
             params = {"unit": unit, "vertices": PIECE_VERTICES, "alto": "alto",
@@ -218,6 +226,9 @@ def _raw(source: Connectable, area: AreaInput | None, version: int | None,
         raw[f"_m2_{column}"] = raw["codigo"].map(values).fillna(0.0).astype(float)
     money = investment.set_index("codigo")
     raw["proyectos"] = raw["codigo"].map(money["n_proyectos"]).fillna(0).astype("int64")
+    # a project touching several units counts once in a sum over them
+    raw.attrs["proyectos_distintos"] = int(
+        shares.loc[shares["unidad"].isin(raw["codigo"]), "proyecto"].nunique())
     raw["inversion_clp"] = raw["codigo"].map(money["monto_clp"]).fillna(0.0).astype(float)
     return raw, chosen, hazards
 

@@ -193,3 +193,17 @@ def test_unit_without_census_zones(sectors: Settings, tmp_path: Path) -> None:
 def test_columns_are_documented() -> None:
     for column in TITLES:
         assert f"``{column}``" in (sector_diagnosis.__doc__ or ""), column
+
+
+def test_a_project_across_two_sectors_counts_once_in_the_summary(
+        sectors: Settings, tmp_path: Path) -> None:
+    ingest(sectors, "projects", write(tmp_path / "e", "projects", [
+        {"codigo": "P-1", "nombre": "Escuela", "sector": "educación", "etapa": "idea"},
+        {"codigo": "P-3", "nombre": "Sede", "sector": "educación", "etapa": "idea"},
+        {"codigo": "P-4", "nombre": "Colector", "sector": "vialidad", "etapa": "idea"}],
+        [shapely.Point(X + 30, Y + 30), shapely.Point(X + 300, Y + 80),
+         shapely.LineString([(X + 100, Y + 50), (X + 200, Y + 50)])]))
+    by_sector = sector_diagnosis(sectors, geometria=False).set_index("codigo")
+    assert by_sector.proyectos.to_dict() == {"S-01": 2, "S-02": 2}
+    assert comuna_summary(sectors).iloc[0].proyectos == 3
+    assert comuna_summary(sectors, area="S-02").iloc[0].proyectos == 2
