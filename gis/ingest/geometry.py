@@ -39,6 +39,17 @@ KIND_WORDS = {
 AREA_TOLERANCE = 0.001
 OUTSIDE_REASON = ("fuera del área de trabajo (provincia de San Antonio); revise el sistema de "
                   "coordenadas")
+SWAPPED_REASON = ("latitud y longitud invertidas: las coordenadas están como (latitud, "
+                  "longitud) y deben ir como (longitud, latitud)")
+MAX_VERTICES = 250_000
+"""Most vertices accepted in one feature: far more than any zone, parcel or boundary of
+the comuna needs, far fewer than a hostile or runaway geometry that would slow every tile,
+validation and analysis that touches it."""
+TOO_MANY_VERTICES_REASON = (f"más de {MAX_VERTICES:,} vértices en una sola entidad; "
+                            "simplifíquela (p. ej. con una tolerancia de 0,1 m) o divídala"
+                            ).replace(",", ".")
+UNTRANSFORMABLE_REASON = ("coordenadas fuera del rango de su sistema de coordenadas (no se "
+                          "pueden transformar al de la plataforma)")
 
 
 @dataclass
@@ -88,8 +99,13 @@ def check_geometries(wkb: np.ndarray | pa.Array, kind: GeometryKind, src_crs: CR
     coords.transform(lambda x, y: xy_to_storage(x, y, src_crs, area))
     raw = coords.values_with_coordinates()
 
+    transformed = np.isfinite(coords.x) & np.isfinite(coords.y)
+    untransformable = np.zeros(n, bool)
+    untransformable[coords.point_value[finite & ~transformed]] = True
+
     geoms = _decode(raw, reject)
     reject("sin geometría (vacía o nula)", shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    reject(TOO_MANY_VERTICES_REASON, shapely.get_num_coordinates(geoms) > MAX_VERTICES)
 
     types = shapely.get_type_id(geoms)
     for type_id in np.unique(types[ok]):
@@ -110,15 +126,22 @@ def check_geometries(wkb: np.ndarray | pa.Array, kind: GeometryKind, src_crs: CR
 
     slow &= ok
     geoms[slow] = to_storage(geoms[slow], src_crs, area)
+    points, index = shapely.get_coordinates(geoms[slow], return_index=True)
+    untransformable[np.flatnonzero(slow)[np.unique(
+        index[~np.isfinite(points).all(axis=1)])]] = True
+    untransformable &= ok
 
     # A bounding-box test: robust on invalid geometries, and the work area is a box.
     inside = np.zeros(n, bool)
     b = shapely.bounds(geoms[ok])
     wx0, wy0, wx1, wy1 = work_area.bounds
     inside[ok] = (b[:, 0] <= wx1) & (b[:, 2] >= wx0) & (b[:, 1] <= wy1) & (b[:, 3] >= wy0)
-    outside = ok & ~inside
+    outside = ok & ~inside & ~untransformable
     outside_km = (float(shapely.distance(work_area, geoms[outside]).min()) / 1000
                   if outside.any() else None)
+    if src_crs.is_geographic and (outside | untransformable).any():
+        reject(SWAPPED_REASON, _swapped(values, outside | untransformable, area))
+    reject(UNTRANSFORMABLE_REASON, untransformable)
     reject(OUTSIDE_REASON, outside)
 
     _validate(geoms, ok, kind, reject, repaired)
@@ -134,6 +157,20 @@ def check_geometries(wkb: np.ndarray | pa.Array, kind: GeometryKind, src_crs: CR
         result.wkb = np.full(n, None, dtype=object)
         result.wkb[unchanged] = raw[unchanged]
     return result
+
+
+def _swapped(values: pa.Array, outside: np.ndarray,
+             area: tuple[float, float, float, float]) -> np.ndarray:
+    """Which features outside the work area fall inside it with longitude and latitude
+    exchanged (a file in lon/lat written as lat/lon): decoded again from the file's WKB."""
+    idx = np.flatnonzero(outside)
+    original = shapely.from_wkb(values.take(pa.array(idx)).to_numpy(zero_copy_only=False),
+                                on_invalid="ignore")
+    x0, y0, x1, y1 = shapely.bounds(original).T
+    west, south, east, north = area
+    mask = np.zeros(len(outside), bool)
+    mask[idx] = (y0 >= west) & (y1 <= east) & (x0 >= south) & (x1 <= north)
+    return mask
 
 
 def _as_binary_array(wkb: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:

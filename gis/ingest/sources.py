@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
+import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
+from gis.archives import UnsafeArchiveError, check_zip
+from gis.ingest.jsonkeys import first_repeated_key
 from gis.ingest.report import IngestError
 
 GEOMETRY_COLUMN = "__geometry_wkb"
@@ -50,6 +54,8 @@ class VectorSource:
     gdal_path: str = ""
     row_offset: int = 0
     """Added to the 0-based feature index to give the number users see (CSV: line)."""
+    measured: bool = False
+    """The file's geometries carry measures (M), which are dropped when read."""
 
     @property
     def row_label(self) -> str:
@@ -111,8 +117,12 @@ def open_vector(path: Path, *, encoding: str | None = None) -> VectorSource:
         fmt = "Shapefile"
     elif fmt == "CSV":
         options = _csv_geometry_options(path)
+    elif fmt == "GeoJSON":
+        _check_json_keys(path)
     try:
-        info = pyogrio.read_info(gdal_path, encoding=encoding, **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            info = pyogrio.read_info(gdal_path, encoding=encoding, **options)
     except (DataSourceError, DataLayerError) as exc:
         raise _unreadable(path, exc) from exc
     crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
@@ -122,6 +132,7 @@ def open_vector(path: Path, *, encoding: str | None = None) -> VectorSource:
         geometry_type=str(info["geometry_type"]), encoding=encoding,
         feature_count=count if count is not None and count >= 0 else None,
         open_options=options, gdal_path=gdal_path, row_offset=2 if fmt == "CSV" else 1,
+        measured=any("Measured (M)" in str(w.message) for w in caught),
     )
     if source.feature_count == 0:
         raise IngestError(f"«{path.name}» no contiene entidades.",
@@ -141,8 +152,8 @@ def _check_exists(path: Path) -> None:
 
 
 def _check_shapefile_parts(path: Path) -> None:
-    present = {p.suffix.lower() for p in path.parent.glob(path.stem + ".*")}
-    missing = [ext for ext in (".shx", ".dbf") if ext not in present]
+    parts = {p.suffix.lower(): p for p in path.parent.glob(path.stem + ".*")}
+    missing = [ext for ext in (".shx", ".dbf") if ext not in parts]
     if missing:
         raise IngestError(
             f"Al Shapefile «{path.name}» le falta{'n' if len(missing) > 1 else ''} "
@@ -151,13 +162,55 @@ def _check_shapefile_parts(path: Path) -> None:
             "mismo nombre en la misma carpeta; copie todos o envíelos en un .zip.",
         )
 
+    def head(ext: str, size: int) -> bytes:
+        with open(parts[ext], "rb") as fh:
+            return fh.read(size)
+
+    _check_record_counts(path.name, head)
+
+
+def _check_record_counts(name: str, head: Callable[[str, int], bytes]) -> None:
+    """The index (.shx) and the attribute table (.dbf) of a Shapefile count the same
+    records: otherwise GDAL silently reads the shorter of the two, pairing or dropping
+    geometries and attributes. ``head(ext, n)`` gives the first bytes of a part."""
+    shx, dbf = head(".shx", 100), head(".dbf", 8)
+    if len(shx) < 100 or len(dbf) < 8:
+        raise IngestError(f"El Shapefile «{name}» está dañado: su .shx o su .dbf está "
+                          "incompleto.", hint="Vuelva a exportar la capa desde su SIG.")
+    shapes = (struct.unpack(">i", shx[24:28])[0] * 2 - 100) // 8
+    rows = struct.unpack("<I", dbf[4:8])[0]
+    if shapes != rows:
+        raise IngestError(
+            f"El Shapefile «{name}» no es coherente: tiene {shapes} geometrías (.shp/.shx) "
+            f"y {rows} filas de atributos (.dbf); no se sabe qué atributos van con qué "
+            "geometría.",
+            hint="Sus archivos no son de la misma exportación (¿se reemplazó uno?). "
+                 "Vuelva a exportar la capa completa desde su SIG.")
+
+
+def _check_json_keys(path: Path) -> None:
+    """Refuse a JSON file with a key repeated within one object (two ``geometry`` or two
+    ``COD_ZONA`` in a feature): GDAL would keep one of them without saying so."""
+    repeated = first_repeated_key(path)
+    if repeated is not None:
+        key, feature = repeated
+        raise IngestError(
+            f"«{path.name}» repite la clave «{key.decode(errors='replace')[:60]}» en "
+            f"{f'la entidad n.º {feature}' if feature else 'el objeto principal'}: no se "
+            "sabe cuál de los dos valores vale.",
+            hint="Deje una sola vez cada clave en cada objeto (revise el programa que "
+                 "escribió el archivo).")
+
 
 def _zipped_shapefile(path: Path) -> str:
     try:
+        check_zip(path, path.name)
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
     except zipfile.BadZipFile:
         raise IngestError(f"«{path.name}» no es un ZIP válido (¿está truncado?).") from None
+    except UnsafeArchiveError as exc:
+        raise IngestError(exc.message, hint=exc.hint) from None
     shps = [n for n in names if n.lower().endswith(".shp")]
     if len(shps) != 1:
         raise IngestError(
@@ -169,6 +222,13 @@ def _zipped_shapefile(path: Path) -> str:
     missing = [e for e in (".shx", ".dbf") if e not in have]
     if missing:
         raise IngestError(f"Al Shapefile dentro de «{path.name}» le falta {', '.join(missing)}.")
+    parts = {n.lower()[len(stem):]: n for n in names if n.lower().startswith(stem)}
+
+    def head(ext: str, size: int) -> bytes:
+        with zipfile.ZipFile(path) as zf, zf.open(parts[ext]) as fh:
+            return fh.read(size)
+
+    _check_record_counts(shps[0], head)
     return f"/vsizip/{path}/{shps[0]}"
 
 

@@ -9,18 +9,23 @@ folders), so a name like ``../../etc/passwd`` cannot point anywhere.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import unicodedata
+import zipfile
 from typing import Any
 
 import psycopg
 
 from gis import audit
+from gis.archives import check_zip
 from gis.errors import NotFoundError, PlatformError
 from gis.portfolio.store import ProjectNotFoundError, project_exists
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PER_PROJECT = 100
+MAX_UNZIPPED_BYTES = 512 * 2**20
+"""Largest expanded size of an Office document (a ZIP archive) of at most MAX_BYTES."""
 KINDS = (
     (b"%PDF-", "application/pdf", "documento PDF"),
     (b"\x89PNG\r\n\x1a\n", "image/png", "imagen PNG"),
@@ -67,12 +72,16 @@ def safe_name(name: str) -> str:
 
 def content_type(name: str, data: bytes) -> str:
     """The MIME type of ``data`` from its first bytes; :class:`AttachmentError` if it is
-    not a kind of file a project may hold."""
+    not a kind of file a project may hold. Office and OpenDocument files are ZIP archives:
+    one that is damaged, has members named outside it or expands like a zip bomb is
+    refused (:func:`gis.archives.check_zip`)."""
     ext = "." + name.rpartition(".")[2].lower() if "." in name else ""
     for magic, mime, _ in KINDS:
         if data.startswith(magic):
             if magic == b"RIFF" and data[8:12] != b"WEBP":
                 break
+            if mime == "application/zip":
+                _check_archive(name, data)
             if mime in ("application/zip", "application/x-ole-storage"):
                 return OFFICE_TYPES.get(ext, mime)
             return mime
@@ -82,6 +91,16 @@ def content_type(name: str, data: bytes) -> str:
         f"El archivo «{name}» no es de un tipo admitido.",
         hint="Adjunte documentos PDF, Word, Excel u OpenDocument, fotos PNG, JPEG o WebP, "
              "o texto/CSV en UTF-8.")
+
+
+def _check_archive(name: str, data: bytes) -> None:
+    try:
+        check_zip(io.BytesIO(data), name, max_total=MAX_UNZIPPED_BYTES)
+    except zipfile.BadZipFile:
+        raise AttachmentError(f"El archivo «{name}» parece un documento Office u "
+                              "OpenDocument, pero está dañado.",
+                              hint="Ábralo en su programa, guárdelo de nuevo y adjúntelo."
+                              ) from None
 
 
 def _is_text(data: bytes) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gis.archives import check_zip
 from gis.errors import PlatformError
 from gis.ingest.attributes import fold
 
@@ -23,6 +24,9 @@ MAX_BYTES = 20 * 1024 * 1024
 """Largest portfolio file accepted (20 MB)."""
 MAX_ROWS = 20_000
 """Most rows accepted in one sheet."""
+MAX_UNZIPPED_BYTES = 256 * 2**20
+"""Largest expanded size of an .xlsx workbook (a ZIP archive of XML) of at most MAX_BYTES:
+openpyxl reads it all into memory."""
 CSV_SUFFIXES = (".csv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 DELIMITERS = (";", ",", "\t")
@@ -173,6 +177,7 @@ def _workbook(path: Path, name: str) -> Any:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        check_zip(path, name, max_total=MAX_UNZIPPED_BYTES)  # before openpyxl expands it
         return openpyxl.load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError,
             TypeError) as exc:

@@ -370,7 +370,10 @@ def check_location(conn: psycopg.Connection, settings: Settings, geometry: BaseG
                         "lugares debe usar un solo tipo (varios puntos, varias líneas o "
                         "varios polígonos)")
     elif not geometry.is_valid:
-        problems.append("no es válida (" + shapely.is_valid_reason(geometry) + ")")
+        from gis.proposals.operations import spanish_validity
+
+        problems.append(f"no es válida ({spanish_validity(shapely.is_valid_reason(geometry))}"
+                        "): dibújela sin cruces ni lazos")
     if problems:
         raise ProjectInputError([{"campo": "geometria", "mensaje": p} for p in problems])
     row = conn.execute(

@@ -60,18 +60,37 @@ def _round(xy: Any, decimals: int) -> Any:
 
 def from_lonlat_geojson(data: Any, what: str = "geometría") -> BaseGeometry:
     """A GeoJSON geometry in lon/lat as a storage-CRS geometry, checked on the way."""
+    if isinstance(data, dict) and data.get("type") == "GeometryCollection":
+        raise GeometryInputError(
+            f"La {what} es una colección de geometrías (GeometryCollection), que no se admite.",
+            hint="Envíe un Point, LineString o Polygon, o su forma Multi (MultiPoint, "
+                 "MultiLineString, MultiPolygon) para varias partes del mismo tipo.")
     if not isinstance(data, dict) or "type" not in data or "coordinates" not in data:
         raise GeometryInputError(f"La {what} no es una geometría GeoJSON.",
                                  hint='Ejemplo: {"type": "Polygon", "coordinates": [[[...]]]}')
     try:
-        geom = shapely.from_geojson(json.dumps(data))
+        vertices = _positions(data["coordinates"])
+        if vertices > MAX_VERTICES:  # refused before any work on them
+            raise _too_many(what, vertices)
+        text = json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise GeometryInputError(f"La {what} tiene coordenadas no finitas (NaN o infinito).",
+                                 hint="Cada coordenada debe ser un número: [longitud, latitud]."
+                                 ) from None
+    except RecursionError:
+        raise GeometryInputError(f"La {what} está anidada a demasiados niveles.",
+                                 hint='Ejemplo: {"type": "Polygon", "coordinates": [[[...]]]}'
+                                 ) from None
+    try:
+        geom = shapely.from_geojson(text)
     except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
-        raise GeometryInputError(f"La {what} no se puede leer como GeoJSON.",
-                                 hint=str(exc)[:200]) from None
+        raise GeometryInputError(
+            f"La {what} no se puede leer como GeoJSON.",
+            hint="Cada coordenada debe ser [longitud, latitud] (o con altura: [longitud, "
+                 f"latitud, altura]), con números. Detalle técnico: {str(exc)[:200]}") from None
     coords = shapely.get_coordinates(geom, include_z=bool(shapely.has_z(geom)))
     if len(coords) > MAX_VERTICES:
-        raise GeometryInputError(f"La {what} tiene {len(coords):,} vértices; el máximo es "
-                                 f"{MAX_VERTICES:,}.".replace(",", "."))
+        raise _too_many(what, len(coords))
     if not all(math.isfinite(c) for c in coords.ravel()):
         raise GeometryInputError(f"La {what} tiene coordenadas no finitas (NaN o infinito).")
     if coords.shape[1] > 2:
@@ -80,7 +99,27 @@ def from_lonlat_geojson(data: Any, what: str = "geometría") -> BaseGeometry:
     if (abs(lon) > 180).any() or (abs(lat) > 90).any():
         raise GeometryInputError(f"La {what} tiene coordenadas fuera del mundo.",
                                  hint="GeoJSON va en longitud, latitud (WGS 84).")
-    if ((lat < -72) & (lat > -75)).any() and ((lon > -34) & (lon < -33)).any():
+    if ((lat >= -76) & (lat <= -66) & (lon >= -56) & (lon <= -17)).all():
+        # Chile's longitudes read as latitudes and its latitudes as longitudes
         raise GeometryInputError(f"La {what} parece tener latitud y longitud invertidas.",
                                  hint="GeoJSON va en longitud, latitud: p. ej. [-71.61, -33.59].")
     return _transform(geom, True)
+
+
+def _positions(coordinates: Any) -> int:
+    """How many positions a GeoJSON ``coordinates`` value holds, counted by lists of
+    positions (not one by one): cheap enough to refuse a huge geometry before reading it."""
+    if not isinstance(coordinates, list) or not coordinates:
+        return 0
+    if not isinstance(coordinates[0], list):
+        return 1  # a single position
+    if not coordinates[0] or not isinstance(coordinates[0][0], list):
+        return len(coordinates)  # a list of positions
+    return sum(_positions(part) for part in coordinates)
+
+
+def _too_many(what: str, vertices: int) -> GeometryInputError:
+    return GeometryInputError(f"La {what} tiene {vertices:,} vértices; el máximo es "
+                              f"{MAX_VERTICES:,}.".replace(",", "."),
+                              hint="Simplifique la geometría (p. ej. con «Simplificar» de "
+                              "QGIS y una tolerancia de 0,5 m) o divídala en partes.")

@@ -109,11 +109,12 @@ def _check_polygon(geom: BaseGeometry | None) -> None:
         raise OperationError("El polígono tiene coordenadas no finitas.")
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
-        raise OperationError(f"El polígono no es válido: {_spanish_validity(reason)}.",
+        raise OperationError(f"El polígono no es válido: {spanish_validity(reason)}.",
                              hint="Dibuje un polígono simple, sin cruces ni lazos.")
 
 
-def _spanish_validity(reason: str) -> str:
+def spanish_validity(reason: str) -> str:
+    """A GEOS validity reason (``Self-intersection[x y]``) in Spanish."""
     text = reason.split("[")[0].strip()
     known = {"Self-intersection": "se cruza a sí mismo",
              "Ring Self-intersection": "un anillo se cruza a sí mismo",
