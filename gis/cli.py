@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -47,9 +48,9 @@ def main() -> None:
 
 
 def _print_error(exc: PlatformError) -> None:
-    err.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+    err.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        err.print(exc.hint, highlight=False)
+        err.print(exc.hint, highlight=False, markup=False)
     report = getattr(exc, "report", None)
     if report is not None:
         for line in report.summary_lines():
@@ -151,9 +152,9 @@ def layers_cmd(
             table = Table("Versión", "Cargada", "Por", "Entidades", "Archivo", "Vigente",
                           title=f"Historial de «{capa}»")
             for v in layer_versions(conn, capa):
-                table.add_row(str(v.version), f"{v.loaded_at:%Y-%m-%d %H:%M}", v.loaded_by,
-                              f"{v.feature_count:,}".replace(",", "."),
-                              Path(v.source_file).name, "sí" if v.in_force else "no")
+                table.add_row(str(v.version), f"{v.loaded_at:%Y-%m-%d %H:%M}",
+                              escape(v.loaded_by), f"{v.feature_count:,}".replace(",", "."),
+                              escape(Path(v.source_file).name), "sí" if v.in_force else "no")
         else:
             table = Table("Capa", "Título", "Tema", "Versión", "Entidades", "Origen",
                           title="Capas de la plataforma")

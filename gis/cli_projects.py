@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gis.errors import PlatformError
@@ -70,7 +71,7 @@ def list_cmd(sector: Sector = None, etapa: Etapa = None, fuente: Fuente = None,
     table = Table("Código", "Nombre", "Sector", "Etapa", "Fuentes", "Costo total",
                   "Ejecutado", "Avance físico", title=f"Cartera de proyectos ({len(rows)})")
     for r in rows:
-        table.add_row(r["codigo"], r["nombre"], r["sector"], r["etapa"],
+        table.add_row(r["codigo"], escape(r["nombre"]), r["sector"], r["etapa"],
                       ", ".join(r["fuentes"] or []), _money(r["monto_clp"]),
                       _money(r["monto_ejecutado_clp"]),
                       "—" if r["avance_fisico"] is None else f"{r['avance_fisico']:g} %")
@@ -88,7 +89,7 @@ def show(codigo: Annotated[str, typer.Argument(help="Código BIP o municipal")])
     with _connect(settings) as conn:
         data = project_json(conn, codigo)
         profile = _profile_lines(conn, settings, codigo)
-    out.print(f"[bold]{data['codigo']} — {data['nombre']}[/]")
+    out.print(f"[bold]{data['codigo']} — {escape(data['nombre'])}[/]")
     for fld in INPUT_FIELDS[2:]:
         if data.get(fld.name) is not None:
             unit = f" {fld.unit}" if fld.unit and fld.unit != "CLP" else ""

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gis.errors import PlatformError
@@ -92,7 +93,7 @@ def list_cmd() -> None:
     table = Table("Usuario", "Nombre", "Rol", "Activo", "Creado", "Último ingreso",
                   title="Usuarios de la plataforma")
     for a in accounts:
-        table.add_row(a.user.username, a.user.full_name, a.user.role.value,
+        table.add_row(a.user.username, escape(a.user.full_name), a.user.role.value,
                       "sí" if a.active else "no", _when(a.created_at), _when(a.last_login_at))
     out.print(table if accounts else "No hay usuarios. Cree el primer administrador con "
               "«secplac usuarios crear USUARIO --rol admin».")
@@ -172,7 +173,7 @@ def token_create(
         secret = create_api_token(conn, get_user(conn, usuario), nombre, expires_days=dias,
                                   actor=_actor(settings))
         token = find_api_token(conn, secret)
-    out.print(f"Token {token.id} «{token.name}» de «{token.username}» creado. Cópielo "
+    out.print(f"Token {token.id} «{escape(token.name)}» de «{token.username}» creado. Cópielo "
               "ahora: no se volverá a mostrar.")
     out.print(secret, markup=False, soft_wrap=True)
 
@@ -191,7 +192,7 @@ def token_list(usuario: Annotated[str | None, typer.Argument(help="Solo los de e
     for t in tokens:
         state = (f"revocado {_when(t.revoked_at)}" if t.revoked_at else
                  f"vence {_when(t.expires_at)}" if t.expires_at else "vigente")
-        table.add_row(str(t.id), t.username, t.name, _when(t.created_at),
+        table.add_row(str(t.id), t.username, escape(t.name), _when(t.created_at),
                       _when(t.last_used_at), state)
     out.print(table if tokens else "No hay tokens de API.")
 
@@ -206,7 +207,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID",
     settings = _settings()
     with connect(settings) as conn:
         token = revoke_api_token(conn, token_id, actor=_actor(settings))
-    out.print(f"Token {token.id} «{token.name}» de «{token.username}» revocado.")
+    out.print(f"Token {token.id} «{escape(token.name)}» de «{token.username}» revocado.")
 
 
 # -- demo users ------------------------------------------------------------------------------

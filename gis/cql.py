@@ -9,11 +9,13 @@ the database as SQL text.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import shapely
 from psycopg import sql
 from pygeofilter import ast, values
 from pyproj import CRS
@@ -22,6 +24,8 @@ from gis.errors import PlatformError
 from layers.base import FieldType, VectorLayer
 
 FILTER_LANGS = ("cql2-text", "cql2-json")
+MAX_FILTER_CHARS = 32_000
+"""Longest filter text accepted (a polygon of about a thousand vertices fits)."""
 
 
 class FilterError(PlatformError):
@@ -41,8 +45,13 @@ def parse_filter(text: str | dict[str, Any], lang: str = "cql2-text") -> ast.Nod
     from lark.exceptions import LarkError
 
     if lang not in FILTER_LANGS:
-        raise FilterError(f"Lenguaje de filtro «{lang}» no soportado.",
+        raise FilterError(f"Lenguaje de filtro «{lang[:40]}» no soportado.",
                           hint=f"Use filter-lang={' o '.join(FILTER_LANGS)}.")
+    if isinstance(text, str) and len(text) > MAX_FILTER_CHARS:
+        raise FilterError(f"El filtro tiene {len(text):,} caracteres; el máximo es "
+                          f"{MAX_FILTER_CHARS:,}.".replace(",", "."),
+                          hint="Acorte el filtro: use bbox para el área o una geometría "
+                          "con menos vértices.")
     try:
         if lang == "cql2-json":
             from pygeofilter.parsers.cql2_json import parse as parse_json
@@ -61,6 +70,10 @@ def parse_filter(text: str | dict[str, Any], lang: str = "cql2-text") -> ast.Nod
                           hint="Ejemplo: familia = 'residencial' AND altura_maxima > 10") \
             from None
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        if lang == "cql2-text":
+            raise FilterError("Filtro CQL2 mal formado.",
+                              hint="Ejemplo: familia = 'residencial' AND altura_maxima > 10") \
+                from None
         raise FilterError("Filtro CQL2 JSON mal formado.",
                           hint=f"Detalle: {type(exc).__name__}. Ejemplo: "
                           '{"op": "=", "args": [{"property": "familia"}, "residencial"]}') \
@@ -83,9 +96,26 @@ _SPATIAL = {
 }
 _ARITHMETIC = {ast.ArithmeticOp.ADD: "+", ast.ArithmeticOp.SUB: "-",
                ast.ArithmeticOp.MUL: "*", ast.ArithmeticOp.DIV: "/"}
-_FUNCTIONS = {"lower": "lower", "upper": "upper", "casei": "lower", "accenti": "unaccent"}
+_FUNCTIONS = ("lower", "upper", "casei", "accenti")
+_ACCENTED = "áéíóúüñàèìòùâêîôûäëïöçÁÉÍÓÚÜÑÀÈÌÒÙÂÊÎÔÛÄËÏÖÇ"
+_PLAIN = "aeiouunaeiouaeiouaeiocAEIOUUNAEIOUAEIOUAEIOC"
+"""``accenti``: accents folded with ``translate`` (no ``unaccent`` extension needed)."""
 GEOMETRY_PROPERTY = "geom"
 _GEOMETRY_ALIASES = ("geom", "geometry", "geometria")
+
+# Kinds of value a filter compares, to refuse mixtures PostgreSQL would fail on.
+TEXT, NUMBER, DATE, BOOLEAN, GEOMETRY, LIST = (
+    "texto", "número", "fecha", "verdadero/falso", "geometría", "lista")
+_FIELD_KINDS = {FieldType.TEXT: TEXT, FieldType.INTEGER: NUMBER, FieldType.FLOAT: NUMBER,
+                FieldType.DATE: DATE, FieldType.BOOLEAN: BOOLEAN, FieldType.TEXT_LIST: LIST}
+_TYPES_HINT = ("Los textos van entre comillas simples ('residencial'), los números sin "
+               "comillas (10.5), las fechas como DATE('2024-01-31') y las geometrías se "
+               "comparan con S_INTERSECTS, S_EQUALS...")
+GEOJSON_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+                 "MultiPolygon", "GeometryCollection")
+GEOGRAPHIC_SRIDS = (4326,)
+PROJECTED_LIMIT = 1e9
+"""Largest absolute coordinate (metres) of a literal in a projected filter CRS."""
 
 
 class _Compiler:
@@ -112,6 +142,11 @@ class _Compiler:
         if isinstance(node, ast.SpatialComparisonPredicate):
             return self._spatial(node)
         if isinstance(node, ast.Arithmetic):
+            for operand in (node.lhs, node.rhs):
+                if self.kind(operand) not in (NUMBER, None):
+                    raise FilterError(
+                        f"La aritmética (+ - * /) solo se aplica a números; {_show(operand)} "
+                        f"es {self.kind(operand)}.", hint=_TYPES_HINT)
             return sql.SQL("({} {} {})").format(self.compile(node.lhs),
                                                sql.SQL(_ARITHMETIC[node.op]),
                                                self.compile(node.rhs))
@@ -138,23 +173,80 @@ class _Compiler:
     def _Include(self, node: ast.Include) -> sql.Composable:
         return sql.SQL("FALSE" if node.not_ else "TRUE")
 
+    # -- kinds of value --------------------------------------------------------------
+    def kind(self, node: Any) -> str | None:
+        """What ``node`` evaluates to (:data:`TEXT`, :data:`NUMBER`...); None if unknown."""
+        if isinstance(node, ast.Attribute):
+            if node.name in _GEOMETRY_ALIASES:
+                return GEOMETRY
+            if node.name in ("fid", "id"):
+                return NUMBER
+            fld = self.fields.get(node.name)
+            return _FIELD_KINDS.get(fld.type) if fld else None
+        if isinstance(node, bool):
+            return BOOLEAN
+        if isinstance(node, int | float | ast.Arithmetic):
+            return NUMBER
+        if isinstance(node, ast.Function):
+            _function_name(node)
+            return TEXT
+        if isinstance(node, str):
+            return TEXT
+        if isinstance(node, datetime | date):
+            return DATE
+        if isinstance(node, values.Geometry | values.Envelope):
+            return GEOMETRY
+        return None
+
+    def comparable(self, lhs: Any, rhs: Any) -> Any:
+        """``rhs`` fit to be compared with ``lhs`` (a text literal read as a date against
+        a date); :class:`FilterError` when PostgreSQL could not compare them."""
+        left, right = self.kind(lhs), self.kind(rhs)
+        for node, kind in ((lhs, left), (rhs, right)):
+            if kind == GEOMETRY:
+                raise FilterError(f"{_show(node)} es una geometría: no se compara con = < >.",
+                                  hint="Use un predicado espacial, p. ej. "
+                                  "S_INTERSECTS(geom, POINT(-71.61 -33.59)).")
+        if left is None or right is None or left == right:
+            return rhs
+        if {left, right} == {DATE, TEXT}:
+            if right == TEXT and isinstance(rhs, str):
+                return _as_date(rhs)
+            if left == TEXT and isinstance(lhs, str):
+                _as_date(lhs)
+                return rhs
+        raise FilterError(f"No se puede comparar {_show(lhs)} ({left}) con {_show(rhs)} "
+                          f"({right}).", hint=_TYPES_HINT)
+
+    def _literal_date(self, node: Any, other: Any) -> Any:
+        if isinstance(node, str) and self.kind(other) == DATE:
+            return _as_date(node)
+        return node
+
     # -- scalar predicates -----------------------------------------------------------
     def _comparison(self, node: ast.Comparison) -> sql.Composable:
         self._check_scalar(node.lhs)
         self._check_scalar(node.rhs)
-        return sql.SQL("({} {} {})").format(self.compile(node.lhs),
+        rhs = self.comparable(node.lhs, node.rhs)
+        lhs = self._literal_date(node.lhs, rhs)
+        return sql.SQL("({} {} {})").format(self.compile(lhs),
                                            sql.SQL(_COMPARISON[node.op]),
-                                           self.compile(node.rhs))
+                                           self.compile(rhs))
 
     def _Between(self, node: ast.Between) -> sql.Composable:
         self._check_scalar(node.lhs)
+        low = self.comparable(node.lhs, node.low)
+        high = self.comparable(node.lhs, node.high)
         return sql.SQL("({} {}BETWEEN {} AND {})").format(
             self.compile(node.lhs), sql.SQL("NOT " if node.not_ else ""),
-            self.compile(node.low), self.compile(node.high))
+            self.compile(low), self.compile(high))
 
     def _Like(self, node: ast.Like) -> sql.Composable:
         self._check_scalar(node.lhs)
         pattern = node.pattern
+        if self.kind(pattern) not in (TEXT, None):
+            raise FilterError(f"El patrón de LIKE debe ser un texto entre comillas, no "
+                              f"{_show(pattern)}.", hint="Ejemplo: nombre LIKE '%Llolleo%'")
         if isinstance(pattern, str):
             # CQL2 wildcards are % and _ like SQL's; only the escape character differs.
             rhs = self.value(pattern)
@@ -165,7 +257,7 @@ class _Compiler:
 
     def _In(self, node: ast.In) -> sql.Composable:
         self._check_scalar(node.lhs)
-        items = [self.compile(v) for v in node.sub_nodes]
+        items = [self.compile(self.comparable(node.lhs, v)) for v in node.sub_nodes]
         if not items:
             return sql.SQL("FALSE" if not node.not_ else "TRUE")
         return sql.SQL("({} {}IN ({}))").format(self.compile(node.lhs),
@@ -177,12 +269,16 @@ class _Compiler:
                                                sql.SQL("NOT " if node.not_ else ""))
 
     def _Function(self, node: ast.Function) -> sql.Composable:
-        name = node.name.lower()
-        if name not in _FUNCTIONS or len(node.arguments) != 1:
-            raise FilterError(f"Función «{node.name}» no soportada en el filtro.",
-                              hint="Funciones disponibles: casei, lower, upper.")
-        return sql.SQL("{}({}::text)").format(sql.SQL(_FUNCTIONS[name]),
-                                             self.compile(node.arguments[0]))
+        name = _function_name(node)
+        argument = node.arguments[0]
+        if self.kind(argument) in (GEOMETRY, LIST):
+            raise FilterError(f"{name}() se aplica a un texto, no a {_show(argument)}.",
+                              hint="Ejemplo: casei(nombre) = casei('Llolleo')")
+        arg = sql.SQL("{}::text").format(self.compile(argument))
+        if name == "accenti":
+            return sql.SQL("translate({}, {}, {})").format(arg, sql.Literal(_ACCENTED),
+                                                           sql.Literal(_PLAIN))
+        return sql.SQL("{}({})").format(sql.SQL("upper" if name == "upper" else "lower"), arg)
 
     def _Attribute(self, node: ast.Attribute) -> sql.Composable:
         name = node.name
@@ -192,7 +288,7 @@ class _Compiler:
             return sql.Identifier("fid")
         if name not in self.fields:
             raise FilterError(
-                f"La capa «{self.layer.name}» no tiene la propiedad «{name}».",
+                f"La capa «{self.layer.name}» no tiene la propiedad «{name[:60]}».",
                 hint="Propiedades consultables: " + ", ".join(self.fields)
                 + f" (ver /collections/{self.layer.name}/queryables).")
         return sql.Identifier(name)
@@ -229,7 +325,7 @@ class _Compiler:
         if isinstance(node, ast.Attribute):
             if node.name not in _GEOMETRY_ALIASES:
                 raise FilterError(
-                    f"«{node.name}» no es una geometría: los predicados espaciales se "
+                    f"«{node.name[:60]}» no es una geometría: los predicados espaciales se "
                     "aplican a la propiedad «geom».",
                     hint="Ejemplo: S_INTERSECTS(geom, POINT(-71.61 -33.59))")
             return sql.Identifier(GEOMETRY_PROPERTY)
@@ -243,7 +339,7 @@ class _Compiler:
             geojson: dict[str, Any] = node.geometry
         else:
             geojson = node.geometry
-        geojson = _coords_checked(geojson)
+        geojson = _geometry_checked(geojson, self.filter_srid, self.flip_axes)
         geom = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(
             self.value(json.dumps(geojson)), self.value(self.filter_srid))
         if self.flip_axes:
@@ -266,18 +362,87 @@ def compile_filter(node: ast.Node, layer: VectorLayer, *, filter_crs: CRS,
     return CompiledFilter(where, compiler.params)
 
 
-def _coords_checked(geojson: dict[str, Any]) -> dict[str, Any]:
-    def walk(c: Any) -> None:
-        if isinstance(c, list | tuple):
-            if c and all(isinstance(x, int | float) for x in c):
-                if any(x != x or x in (float("inf"), float("-inf")) for x in c):
-                    raise FilterError("La geometría del filtro tiene coordenadas no finitas.")
-            else:
-                for x in c:
-                    walk(x)
-
-    walk(geojson.get("coordinates", []))
+def _geometry_checked(geojson: Any, srid: int, lat_first: bool) -> dict[str, Any]:
+    """``geojson`` if it is a geometry PostGIS can read, with finite coordinates inside the
+    valid range of ``srid``; :class:`FilterError` (in Spanish) otherwise."""
+    if not isinstance(geojson, dict) or geojson.get("type") not in GEOJSON_TYPES:
+        kind = geojson.get("type") if isinstance(geojson, dict) else type(geojson).__name__
+        raise FilterError(f"Geometría del filtro no válida: tipo «{str(kind)[:40]}».",
+                          hint="Tipos: " + ", ".join(GEOJSON_TYPES) + ".")
+    if geojson["type"] == "GeometryCollection":
+        parts = geojson.get("geometries")
+        if not isinstance(parts, list | tuple) or not parts:
+            raise FilterError("La colección de geometrías del filtro está vacía.")
+        for part in parts:
+            _geometry_checked(part, srid, lat_first)
+        return geojson
+    _positions_checked(geojson.get("coordinates"), srid, lat_first, 0)
+    try:
+        shapely.from_geojson(json.dumps(geojson))
+    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+        raise FilterError(f"Geometría {geojson['type']} del filtro mal formada.",
+                          hint="Revise que cada anillo de un polígono se cierre y tenga al "
+                          f"menos cuatro puntos. Detalle: {str(exc)[:120]}") from None
     return geojson
+
+
+def _positions_checked(coords: Any, srid: int, lat_first: bool, depth: int) -> None:
+    if not isinstance(coords, list | tuple) or not coords or depth > 4:
+        raise FilterError("Coordenadas de la geometría del filtro mal formadas.",
+                          hint="Cada posición es una lista de 2 números: [x, y].")
+    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coords):
+        for c in coords:
+            _positions_checked(c, srid, lat_first, depth + 1)
+        return
+    if len(coords) not in (2, 3, 4) or not all(math.isfinite(c) for c in coords):
+        raise FilterError("La geometría del filtro tiene coordenadas no finitas o "
+                          "posiciones que no son [x, y].")
+    x, y = (coords[1], coords[0]) if lat_first else (coords[0], coords[1])
+    if srid in GEOGRAPHIC_SRIDS:
+        if not (-180 <= x <= 180 and -90 <= y <= 90):
+            raise FilterError(f"Coordenada fuera del mundo en el filtro: {x}, {y}.",
+                              hint="Longitudes entre -180 y 180, latitudes entre -90 y 90; "
+                              "revise el orden de los ejes y filter-crs.")
+    elif abs(x) > PROJECTED_LIMIT or abs(y) > PROJECTED_LIMIT:
+        raise FilterError(f"Coordenada fuera de rango en el filtro: {x}, {y}.",
+                          hint="Use metros del sistema indicado en filter-crs.")
+
+
+def _as_date(text: str) -> date | datetime:
+    """A text literal compared with a date: ``2024-01-31`` or an RFC 3339 instant."""
+    try:
+        if len(text) <= 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise FilterError(f"«{text[:40]}» no es una fecha.",
+                          hint="Use AAAA-MM-DD, p. ej. fecha_inicio > DATE('2024-01-31').") \
+            from None
+
+
+def _function_name(node: ast.Function) -> str:
+    """The name of a supported function of one argument; :class:`FilterError` if not."""
+    name = str(node.name).lower()
+    if name not in _FUNCTIONS or len(node.arguments) != 1:
+        raise FilterError(f"Función «{str(node.name)[:60]}» no soportada en el filtro.",
+                          hint="Funciones disponibles: " + ", ".join(_FUNCTIONS)
+                          + ", con un argumento.")
+    return name
+
+
+def _show(node: Any) -> str:
+    """How a filter operand is named in a message."""
+    if isinstance(node, ast.Attribute):
+        return f"«{str(node.name)[:60]}»"
+    if isinstance(node, str):
+        return f"'{node[:40]}'"
+    if isinstance(node, ast.Function):
+        return f"{str(node.name)[:40]}(...)"
+    if isinstance(node, ast.Arithmetic):
+        return "una operación aritmética"
+    if isinstance(node, values.Geometry | values.Envelope):
+        return "una geometría"
+    return str(node)[:40]
 
 
 def _metres(distance: float, units: str) -> float:

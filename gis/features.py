@@ -8,6 +8,8 @@ never goes through Python objects.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -117,7 +119,7 @@ def _to_storage(epsg: int) -> Transformer:
 
 def parse_sortby(text: str, layer: VectorLayer) -> list[tuple[str, bool]]:
     """``+campo,-campo`` as (field, descending) pairs, fields checked against the layer."""
-    keys = []
+    keys: list[tuple[str, bool]] = []
     for raw in text.split(","):
         item = raw.strip()
         if not item:
@@ -128,12 +130,14 @@ def parse_sortby(text: str, layer: VectorLayer) -> list[tuple[str, bool]]:
             raise QueryError(f"No se puede ordenar por «{name[:100]}»: la capa "
                              f"«{layer.name}» no tiene esa propiedad.",
                              hint="Propiedades: " + ", ".join(_field_names(layer)))
-        keys.append(("fid" if name == "id" else name, descending))
+        column = "fid" if name == "id" else name
+        if all(column != k for k, _ in keys):  # a repeated key adds nothing
+            keys.append((column, descending))
     return keys
 
 
 def parse_properties(text: str, layer: VectorLayer) -> list[str]:
-    names = [p.strip() for p in text.split(",") if p.strip()]
+    names = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
     unknown = [n for n in names if n not in _field_names(layer)]
     if unknown:
         raise QueryError(f"Propiedades desconocidas en «properties»: "
@@ -242,7 +246,7 @@ def fetch_page(conn: psycopg.Connection, q: FeatureQuery,
     order = q.order_sql()
     query = sql.SQL("SELECT {} FROM (SELECT * FROM {}{}{} LIMIT %s OFFSET %s) AS page{}").format(
         q.feature_json_sql(), q.source(), where, order, order)
-    with conn.cursor() as cur:
+    with conn.cursor() as cur, _evaluation_errors():
         cur.execute(query, [*params, q.limit, q.offset])
         features = [row[0] for row in cur.fetchall()]
         if q.unfiltered and known_count is not None:
@@ -255,6 +259,23 @@ def fetch_page(conn: psycopg.Connection, q: FeatureQuery,
             matched = int(row[0]) if row else 0
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
     return FeaturePage(features, matched, stamp)
+
+
+_EVALUATION_PROBLEMS = {"22012": "una división por cero",
+                        "22003": "un número fuera del rango admitido"}
+
+
+@contextmanager
+def _evaluation_errors() -> Iterator[None]:
+    """A filter that parses but fails on some row's value (``altura / (a - a)``): a 400
+    naming the problem, not a 500. The connection is in autocommit: nothing to roll back."""
+    try:
+        yield
+    except psycopg.errors.DataError as exc:
+        problem = _EVALUATION_PROBLEMS.get(exc.sqlstate or "", "un valor no válido")
+        raise QueryError(f"El filtro no se puede evaluar: produce {problem}.",
+                         hint="Revise las operaciones aritméticas y los valores del "
+                         "filtro.") from None
 
 
 def fetch_feature(conn: psycopg.Connection, q: FeatureQuery, fid: int) -> str:

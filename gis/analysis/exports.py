@@ -48,7 +48,9 @@ def export(result: pd.DataFrame, path: str | Path) -> Path:
         _write_gpkg(_flat_lists(result), target, layer, spatial)
     elif suffix == ".csv":
         frame = _escaped(_flat_lists(_with_wkt(result) if spatial else result))
-        frame.to_csv(target, index=False, encoding="utf-8-sig")
+        # CRLF rows: Python's csv module quotes a cell only for the characters of the line
+        # terminator, and a bare CR left unquoted starts a new row in a spreadsheet
+        frame.to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     else:
         frame = pd.DataFrame(result.drop(columns=result.geometry.name) if spatial else result)
         _escaped(_flat_lists(frame)).to_excel(target, index=False, sheet_name=layer[:31],
@@ -86,8 +88,11 @@ def _flat_lists(frame: pd.DataFrame) -> pd.DataFrame:
 def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name in out.columns:
-        if out[name].dtype == object or isinstance(out[name].dtype, pd.StringDtype):
-            out[name] = out[name].map(escape_cell)
+        dtype = out[name].dtype
+        # categories too: a categorical column's text would reach the sheet unescaped
+        if pd.api.types.is_object_dtype(dtype) or isinstance(
+                dtype, pd.StringDtype | pd.CategoricalDtype):
+            out[name] = out[name].astype(object).map(escape_cell)
     return out
 
 
