@@ -10,11 +10,12 @@
   user (browsers may also send the session cookie set by the login page, for reads only).
 - :func:`acting_user_name`: the username to record in the audit log for this request.
 - :class:`AuditClientMiddleware`: makes every audit entry of a request carry its client
-  address.
+  address, and records a refused write that nothing else recorded.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from functools import cache
@@ -225,20 +226,85 @@ def _is_page_request(request: Request) -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("accept", "")
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_GUARDED: dict[int, tuple[Any, bool]] = {}
+
+
+def is_guarded_write(route: Any, method: str) -> bool:
+    """Whether ``method`` on ``route`` is a write: one of its dependencies is a
+    :func:`require` guard (logging in and the analyses' POST are not writes)."""
+    if method not in WRITE_METHODS or method not in (getattr(route, "methods", None) or ()):
+        return False
+    known = _GUARDED.get(id(route))
+    if known is None or known[0] is not route:  # routes are not hashable: by identity
+        names, pending = set(), [route.dependant] if getattr(route, "dependant", None) else []
+        while pending:
+            for sub in pending.pop().dependencies:
+                names.add(getattr(sub.call, "__name__", ""))
+                pending.append(sub)
+        known = _GUARDED[id(route)] = (route, any(n.startswith("require_") for n in names))
+    return bool(known[1])
+
+
+def _record_unaudited_refusal(scope: Any, status: int, body: bytes) -> None:
+    """Record a refused write that nothing recorded (e.g. a body that fails validation)."""
+    try:
+        description = str(json.loads(body).get("description", ""))
+    except (ValueError, AttributeError):
+        description = ""
+    user = (scope.get("state") or {}).get("user")
+    client = scope.get("client")
+    try:
+        with scope["app"].state.pool.connection() as conn:
+            audit.record(conn, user.username if isinstance(user, User) else None,
+                         "escritura.rechazada", f"{scope['method']} {scope['path']}"[:500],
+                         outcome="rechazado", detail=f"HTTP {status}: {description}"[:500],
+                         client=str(client[0]) if client else None)
+    except psycopg.Error as error:  # the refusal stands even if it cannot be logged
+        log.warning("could not record a refused write in the audit log: %s", error)
+
+
 class AuditClientMiddleware:
     """Pure ASGI middleware: sets :data:`gis.audit.current_client` for each request, so
-    that the audit entries written while serving it carry the client's address."""
+    that the audit entries written while serving it carry the client's address, and makes
+    sure every refused write leaves an entry: a write answered with an error that nothing
+    recorded (a body refused by validation, a missing record…) is recorded here as
+    ``escritura.rechazada``, before the answer leaves. Server errors (5xx: the database
+    down) are not refusals and are not held up."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        client = scope.get("client") if scope["type"] == "http" else None
-        if not client:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        reset = audit.current_client.set(str(client[0]))
+        client = scope.get("client")
+        reset = audit.current_client.set(str(client[0])) if client else None
+        actions: list[str] = []
+        reset_actions = audit.current_actions.set(actions)
+        held: list[Any] = []
+
+        async def send_checked(message: Any) -> None:
+            if message["type"] == "http.response.start" and 400 <= message["status"] < 500 \
+                    and not actions and is_guarded_write(scope.get("route"), scope["method"]):
+                held.append(message)
+                return
+            if not held:
+                await send(message)
+                return
+            held.append(message)
+            if not message.get("more_body", False):
+                body = b"".join(m.get("body", b"") for m in held[1:])
+                await run_in_threadpool(_record_unaudited_refusal, scope, held[0]["status"],
+                                        body)
+                for m in held:
+                    await send(m)
+                held.clear()
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_checked)
         finally:
-            audit.current_client.reset(reset)
+            audit.current_actions.reset(reset_actions)
+            if reset is not None:
+                audit.current_client.reset(reset)

@@ -28,6 +28,11 @@ OUTCOMES = ("ok", "rechazado")
 current_client: ContextVar[str | None] = ContextVar("secplac_audit_client", default=None)
 """Address of the client whose request is being served (set by the API per request)."""
 
+current_actions: ContextVar[list[str] | None] = ContextVar("secplac_audit_actions",
+                                                           default=None)
+"""The actions recorded while serving the current request (a list the API sets per
+request), so that it can record a refused write that nothing else recorded."""
+
 MAX_LIMIT = 1000
 
 
@@ -87,6 +92,9 @@ def record(conn: psycopg.Connection, actor: str | None, action: str, target: str
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         (actor, action, target, _jsonb(before), _jsonb(after), outcome, detail,
          client if client is not None else current_client.get()))
+    recorded = current_actions.get()
+    if recorded is not None:
+        recorded.append(action)
 
 
 def entries(conn: psycopg.Connection, *, limit: int = 100, offset: int = 0,
