@@ -10,6 +10,7 @@ tiles are dropped.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,8 @@ BUFFER = 64
 MAX_ZOOM = 22
 DENSE_LAYER_LIMIT = 20_000
 """Features per tile above which a layer is left out of tiles below its ``min_zoom``."""
+RENDER_ATTEMPTS = 3
+"""Times a tile is made again when its layers keep changing while it is made."""
 
 
 class TileError(PlatformError):
@@ -194,13 +197,25 @@ class TileCache:
 
 def cached_tile(conn: psycopg.Connection, cache: TileCache, layers: Sequence[VectorLayer],
                 z: int, x: int, y: int) -> tuple[bytes, str]:
-    """The tile and its ETag, from the cache when no layer in it changed since."""
+    """The tile and its ETag, from the cache when no layer in it changed since.
+
+    A tile made while a change to one of its layers commits may hold either version (or
+    both, one per layer), so the revisions are read again after making it: if they moved,
+    it is made again, and only a tile made between two equal readings is cached and tagged
+    with them (else one ETag would name two contents)."""
     check_tile(z, x, y)
     names = tuple(layer.name for layer in layers)
     revs = revisions(conn, names)
     cache.observe(revs)
     data = cache.get(names, revs, z, x, y)
-    if data is None:
-        data = render_tile(conn, layers, z, x, y)
-        cache.put(names, revs, z, x, y, data)
-    return data, etag(revs, z, x, y)
+    if data is not None:
+        return data, etag(revs, z, x, y)
+    made = b""
+    for _ in range(RENDER_ATTEMPTS):
+        made = render_tile(conn, layers, z, x, y)
+        after = revisions(conn, names)
+        if after == revs:
+            cache.put(names, revs, z, x, y, made)
+            return made, etag(revs, z, x, y)
+        revs = after
+    return made, '"' + secrets.token_hex(12) + '"'  # of no known revisions: matches nothing

@@ -469,6 +469,13 @@ def apply_proposal(conn: psycopg.Connection, settings: Settings, user: User,
     def mark_applied(load_conn: psycopg.Connection, version: int) -> None:
         locked = get_proposal(load_conn, proposal.id, lock=True)
         _check_etag(locked, proposal.etag)
+        if version != locked.base_version + 1:  # another version loaded since validation
+            raise ProposalError(
+                f"Mientras se aplicaba, la zonificación pasó a la versión {version - 1} "
+                f"(la propuesta se hizo sobre la {locked.base_version}): no se aplicó, "
+                "para no deshacer ese cambio.",
+                hint="Actualice la propuesta a la versión vigente (rebase), revísela y "
+                "vuelva a aplicarla.")
         load_conn.execute("UPDATE proposals.proposals SET version_aplicada = %s WHERE id = %s",
                           (version, proposal.id))
         _set_state(load_conn, locked, user, "aplicada", "aplicar",
@@ -488,8 +495,8 @@ def _write_zoning_file(zones: gpd.GeoDataFrame, path: Any) -> None:
                  "areas_riesgo"):
         out[name] = [("; ".join(v) if v is not None and len(v) else None) for v in out[name]]
     out = out.set_crs(32719, allow_override=True)
-    if path.exists():
-        path.unlink()
+    for old in (path, *(path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm"))):
+        old.unlink(missing_ok=True)  # a killed apply's SQLite journal would be replayed
     out.to_file(path, driver="GPKG", layer="zoning")
 
 
