@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 from fastapi import Depends, FastAPI, Request
@@ -12,7 +14,8 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException
 
-from api.input_guard import RejectNulMiddleware
+from api import headers
+from api.input_guard import InputGuardMiddleware
 from api.routers import (
     analysis,
     auth,
@@ -36,7 +39,8 @@ from api.routers import (
 from api.routers.assets import mount_api_docs, mount_assets
 from api.security import AuditClientMiddleware, reader
 from gis.database import database_url
-from gis.errors import PlatformError
+from gis.errors import DatabaseUnavailableError, PlatformError
+from gis.ingest.storage import FULL, READ_ONLY, disk_problem
 from gis.settings import Settings
 from gis.tiles import TileCache
 
@@ -53,6 +57,72 @@ writes declare ``api.security.require(...)``. The auth router is outside ``reade
 
 DB_DOWN = ("La base de datos no está disponible en este momento.",
            "Intente de nuevo en unos segundos; si persiste, avise al administrador.")
+DISK_FULL = ("El disco del servidor está lleno: no se pudo guardar el archivo de trabajo "
+             "de esta operación. No se guardó nada.",
+             "Los mapas y los datos se siguen sirviendo. Avise al administrador para que "
+             "libere espacio y vuelva a intentarlo.")
+DISK_READ_ONLY = ("La carpeta de trabajo del servidor es de solo lectura o no tiene permiso "
+                  "de escritura: no se pudo guardar el archivo de esta operación. No se "
+                  "guardó nada.",
+                  "Los mapas y los datos se siguen sirviendo. Avise al administrador para "
+                  "que revise la carpeta (SECPLAC_PROCESSED_DIR o la carpeta temporal).")
+DISK_ERRORS = {FULL: (507, "InsufficientStorage", DISK_FULL),
+               READ_ONLY: (503, "ServiceUnavailable", DISK_READ_ONLY)}
+"""Writes refused by the server's disk (see :func:`gis.ingest.storage.disk_problem`),
+answered in Spanish instead of a 500: an export, an upload, a proposal apply."""
+RECONNECT_S = 5.0
+"""A lost connection is retried (with backoff) for this long before the pool gives up; a
+later request starts a new round at once. Bounded so that the API reconnects within a few
+seconds of the database's return, whatever the length of the outage (psycopg_pool's
+backoff doubles without limit during its default 5 minutes)."""
+DOWN_WAIT_S = 1.0
+"""While the database is known to be down, how long a request waits for a connection
+before its 503 (instead of the pool's full timeout)."""
+
+
+class ApiPool(ConnectionPool):
+    """The API's pool, quick to say that the database is down.
+
+    A request waits for a connection in slices of :data:`DOWN_WAIT_S`, up to the pool's
+    timeout; once the database is known to be down (``down_since``: a pooled connection
+    failed its check, or an error handler saw the database gone), the slice that ends
+    raises :class:`PoolTimeout` (a 503) instead of waiting on. The first connection had
+    clears the mark.
+    """
+
+    down_since: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, check=self._check_or_mark, **kwargs)
+
+    def _check_or_mark(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            self.mark_down()
+            raise
+
+    def getconn(self, timeout: float | None = None):  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            wait = min(DOWN_WAIT_S, deadline - time.monotonic())
+            try:
+                conn = super().getconn(max(wait, 0.001))
+            except PoolTimeout:
+                if self.down_since is not None or time.monotonic() >= deadline:
+                    raise
+                continue
+            self.down_since = None
+            return conn
+
+    def mark_down(self, *, timed_out: bool = False) -> None:
+        """Note the database down; a timeout only counts when the pool is not just busy
+        (every connection lent out is saturation, not an outage)."""
+        if timed_out:
+            stats = self.get_stats()
+            if stats.get("pool_size", 0) >= stats.get("pool_max", self.max_size):
+                return
+        self.down_since = time.monotonic()
 
 
 def ogc_error(status: int, code: str, description: str, hint: str | None = None,
@@ -65,13 +135,18 @@ def ogc_error(status: int, code: str, description: str, hint: str | None = None,
 
 
 def create_app(settings: Settings) -> FastAPI:
-    pool = ConnectionPool(lambda: database_url(settings), open=False, min_size=1,
-                          max_size=settings.db_pool_max, timeout=5,
-                          kwargs={"autocommit": True, "application_name": "secplac-api"},
-                          check=ConnectionPool.check_connection, name="secplac")
+    pool = ApiPool(lambda: database_url(settings), open=False, min_size=1,
+                   max_size=settings.db_pool_max, timeout=5, reconnect_timeout=RECONNECT_S,
+                   kwargs={"autocommit": True, "application_name": "secplac-api"},
+                   name="secplac")  # checks each connection lent (ApiPool._check_or_mark)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from anyio.to_thread import run_sync
+
+        from gis.ingest.leftovers import clean_leftovers_at_start
+
+        await run_sync(clean_leftovers_at_start, settings)  # what killed loads left
         pool.open(wait=False)
         yield
         pool.close()
@@ -90,7 +165,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, dependencies=[Depends(reader)])
     app.include_router(auth.router)
     app.add_middleware(AuditClientMiddleware)
-    app.add_middleware(RejectNulMiddleware)  # NUL in text: a 400, not a 500
+    app.add_middleware(InputGuardMiddleware,  # 413 and 400 for hostile bodies, NUL
+                       max_body_bytes=settings.max_body_mib * 2**20,
+                       max_text_bytes=settings.max_json_mib * 2**20)
+    headers.install(app, settings)  # CORS and security headers, outermost
     mount_assets(app, settings.node_modules)
     mount_api_docs(app)
 
@@ -129,11 +207,34 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(PoolTimeout)
     async def pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        pool.mark_down(timed_out=True)
         return ogc_error(503, "ServiceUnavailable", *DB_DOWN)
 
     @app.exception_handler(psycopg.OperationalError)
     async def db_down(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        pool.mark_down()
         return ogc_error(503, "ServiceUnavailable", *DB_DOWN)
+
+    @app.exception_handler(DatabaseUnavailableError)
+    async def db_unavailable(request: Request, exc: DatabaseUnavailableError) -> JSONResponse:
+        pool.mark_down()  # its hint is for the command line («secplac db up»)
+        return ogc_error(503, "ServiceUnavailable", *DB_DOWN)
+
+    async def disk_error(request: Request, exc: Exception) -> JSONResponse:
+        problem = disk_problem(exc)
+        if problem is None:
+            raise exc
+        import logging
+
+        logging.getLogger("secplac").error("Escritura en disco fallida (%s): %s",
+                                           request.url.path, str(exc)[:500])
+        status, code, (message, hint) = DISK_ERRORS[problem]
+        return ogc_error(status, code, message, hint)
+
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    for kind in (OSError, DataSourceError, DataLayerError):  # GDAL: "disk is full"
+        app.add_exception_handler(kind, disk_error)
 
     return app
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     project_sea_margin_m: float = 200.0
     """How far outside the comuna boundary (at sea: piers, breakwaters) a project may reach."""
 
+    max_body_mib: int = 25
+    """Largest request body the API accepts (MiB): attachments and portfolio files of up
+    to 20 MB fit; anything bigger gets a 413 before it is read."""
+    max_json_mib: int = 8
+    """Largest JSON or form body (MiB). A drawn geometry of 100,000 vertices, the most a
+    project or a zone may have, takes about 4 MB; parsed, JSON takes ten times its size."""
+
     ingest_batch_size: int = 50_000
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -76,6 +85,27 @@ class Settings(BaseSettings):
     """Failed logins from one client address (any username) that trigger a cooldown."""
     login_window_seconds: int = 900
     login_cooldown_seconds: int = 900
+    cors_origins: Annotated[list[str], NoDecode] = []
+    """Other web origins (``https://host[:port]``) whose pages may call the API from the
+    browser (``SECPLAC_CORS_ORIGINS``, comma-separated). Empty: none (same origin only)."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple):
+            return value
+        origins = []
+        for item in value:
+            origin = str(item).strip().rstrip("/")
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or \
+                    "*" in origin or parts.path or parts.query or parts.fragment:
+                raise ValueError(f"SECPLAC_CORS_ORIGINS: «{origin}» no es un origen web; "
+                                 "use la forma https://servidor[:puerto], sin ruta ni «*».")
+            origins.append(origin)
+        return origins
 
     @property
     def local_cluster_dir(self) -> Path:

@@ -29,10 +29,12 @@ from gis.crs import (
 from gis.database import connect
 from gis.ingest.attributes import Converted, convert_field, resolve_mapping
 from gis.ingest.geometry import OUTSIDE_REASON, GeometryResult, check_geometries, encode_wkb
+from gis.ingest.leftovers import clean_layer
 from gis.ingest.load import Provenance, StagedLoad, lock_layer
 from gis.ingest.processed import ProcessedWriter
 from gis.ingest.report import IngestError, IngestReport
 from gis.ingest.sources import GEOMETRY_COLUMN, VectorSource, file_sha256, open_vector
+from gis.ingest.storage import disk_problem, storage_error
 from gis.schema import SQL_TYPES
 from gis.settings import Settings
 from layers import STORAGE_SRID, get_layer
@@ -90,6 +92,9 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
     source = open_vector(path, encoding=options.encoding)
     report = IngestReport(layer=layer.name, source_file=str(path), row_label=source.row_label,
                           dry_run=options.dry_run)
+    if source.measured:
+        report.warnings.append("Las geometrías del archivo traen medidas M (p. ej. "
+                               "kilometraje), que la capa no guarda: se descartaron.")
     src_crs = _source_crs(source, options, report)
     report.source_crs = crs_label(src_crs)
     report.transformation = transformation_description(src_crs, settings.area_of_interest)
@@ -111,7 +116,7 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
     )
     with connect(settings) as conn:
         version = lock_layer(conn, layer.name)
-        _remove_leftovers(settings.processed_dir / layer.name, report)
+        report.warnings += clean_layer(conn, settings, layer.name)  # we hold its lock
         writer = ProcessedWriter(settings.processed_dir / layer.name / f"v{version}.parquet",
                                  _geoparquet_types(layer), _coded_fields(layer))
         staged = StagedLoad(conn, layer, version)
@@ -131,10 +136,12 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
             if within is not None:
                 within(conn, version)
             conn.commit()
-        except BaseException:
+        except BaseException as exc:
             staged.abort()
             conn.rollback()
             writer.discard()
+            if disk_problem(exc):  # a full or read-only disk: said in Spanish
+                raise storage_error(exc, settings.processed_dir, report) from exc
             raise
     writer.commit()
     _refresh_project_profiles(settings, layer.name)
@@ -151,13 +158,6 @@ def _refresh_project_profiles(settings: Settings, layer_name: str) -> None:
         with connect(settings) as conn:
             conn.autocommit = True
             refresh_profiles(conn, settings, only_stored=True)
-
-
-def _remove_leftovers(folder: Path, report: IngestReport) -> None:
-    """Partial files of an interrupted earlier load (we hold the layer's lock: not in use)."""
-    for partial in folder.glob("*.partial"):
-        partial.unlink(missing_ok=True)
-        report.warnings.append(f"Se eliminó {partial.name}, resto de una carga interrumpida.")
 
 
 def _source_crs(source: VectorSource, options: IngestOptions, report: IngestReport):  # type: ignore[no-untyped-def]

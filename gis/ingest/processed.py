@@ -88,7 +88,10 @@ class ProcessedWriter:
                 self._writer.close()
             except Exception:  # noqa: BLE001 - best effort on an already failed load
                 pass
-        self.partial_path.unlink(missing_ok=True)
+        try:
+            self.partial_path.unlink(missing_ok=True)
+        except OSError:  # a read-only folder: nothing could be written there anyway
+            pass
 
     # -- the writing thread -------------------------------------------------------------
 

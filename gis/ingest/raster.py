@@ -4,6 +4,7 @@ compressed GeoTIFF in data/processed/rasters/, and registered in the catalog."""
 from __future__ import annotations
 
 import getpass
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from gis.database import connect
 from gis.ingest.load import Provenance, lock_layer, record_version
 from gis.ingest.report import IngestError, IngestReport
 from gis.ingest.sources import RASTER_SUFFIXES, file_sha256
+from gis.ingest.storage import disk_problem, storage_error
 from gis.settings import Settings
 from layers.base import RasterLayer
 
@@ -71,8 +73,8 @@ def ingest_raster(settings: Settings, layer: RasterLayer, path: Path,
         version = lock_layer(conn, layer.name)
         target = settings.processed_dir / "rasters" / layer.name / f"v{version}.tif"
         partial = target.with_name(target.name + ".partial")
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             _write(partial, data, transform, nodata)
             bounds = rasterio.transform.array_bounds(data.shape[0], data.shape[1], transform)
             extent = shapely.box(*bounds)
@@ -89,9 +91,12 @@ def ingest_raster(settings: Settings, layer: RasterLayer, path: Path,
                 processed_file=str(target), report=report.as_json(),
             ), feature_count=report.features_read, extent_wkb=shapely.to_wkb(extent))
             conn.commit()
-        except BaseException:
+        except BaseException as exc:
             conn.rollback()
-            partial.unlink(missing_ok=True)
+            with suppress(OSError):  # a read-only folder: nothing was written there
+                partial.unlink(missing_ok=True)
+            if disk_problem(exc):  # a full or read-only disk: said in Spanish
+                raise storage_error(exc, settings.processed_dir, report) from exc
             raise
         partial.replace(target)
     return report
