@@ -7,12 +7,16 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
+from psycopg import sql
 
 from api.app import create_app
+from gis import migrate
 from gis.demo.load import load_demo
 from gis.settings import Settings
 from tests.conftest import reset_database
@@ -29,6 +33,23 @@ def api_settings(base_settings: Settings, demo_raw, tmp_path_factory) -> Setting
     reset_database(base_settings)
     settings = base_settings.model_copy(
         update={"processed_dir": tmp_path_factory.mktemp("api-processed")})
+    load_demo(settings)
+    return settings
+
+
+def demo_database(base_settings: Settings, name: str, processed_dir: Path) -> Settings:
+    """A database ``name`` of its own on the test cluster (made anew), migrated, with the
+    demo loaded: for tests whose writes must touch nothing shared (fuzzing, access)."""
+    assert base_settings.database_url
+    with psycopg.connect(base_settings.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    head, sep, tail = base_settings.database_url.partition("?")  # …@/secplac?host=…
+    settings = base_settings.model_copy(update={
+        "database_url": head.rsplit("/", 1)[0] + "/" + name + sep + tail,
+        "processed_dir": processed_dir})
+    migrate.upgrade(settings)
     load_demo(settings)
     return settings
 

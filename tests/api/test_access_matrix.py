@@ -35,7 +35,6 @@ from pydantic import SecretStr
 from starlette.routing import Mount
 
 from api.app import create_app
-from gis import migrate
 from gis.auth import (
     create_api_token,
     create_user,
@@ -44,9 +43,8 @@ from gis.auth import (
     revoke_api_token,
 )
 from gis.database import connect
-from gis.demo.load import load_demo
 from gis.settings import Settings
-from tests.api.conftest import serve
+from tests.api.conftest import demo_database, serve
 from tests.conftest import query
 
 ACCESS_DB = "secplac_acceso"
@@ -166,24 +164,10 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 # --- fixtures ------------------------------------------------------------------------------
 
-def _other_database(url: str, name: str) -> str:
-    head, sep, tail = url.partition("?")
-    return head.rsplit("/", 1)[0] + "/" + name + sep + tail
-
-
 @pytest.fixture(scope="module")
 def access_settings(base_settings: Settings, demo_raw, tmp_path_factory) -> Settings:  # type: ignore[no-untyped-def]
     """A database of its own with the demo loaded: the writes here touch nothing shared."""
-    assert base_settings.database_url
-    with psycopg.connect(base_settings.database_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {ACCESS_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {ACCESS_DB}")
-    settings = base_settings.model_copy(update={
-        "database_url": _other_database(base_settings.database_url, ACCESS_DB),
-        "processed_dir": tmp_path_factory.mktemp("acceso-processed")})
-    migrate.upgrade(settings)
-    load_demo(settings)
-    return settings
+    return demo_database(base_settings, ACCESS_DB, tmp_path_factory.mktemp("acceso-processed"))
 
 
 @pytest.fixture(scope="module")

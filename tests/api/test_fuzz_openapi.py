@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
@@ -25,14 +24,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import create_app
-from gis import migrate
 from gis.analysis import ANALYSES
 from gis.auth import create_user, get_user, issue_access_token
 from gis.database import connect
-from gis.demo.load import load_demo
 from gis.settings import Settings
 from layers import REGISTRY
-from tests.api.conftest import serve
+from tests.api.conftest import demo_database, serve
 from tests.conftest import query
 
 FUZZ_DB = "secplac_fuzz"
@@ -49,25 +46,10 @@ TILES = [(10, 308, 613), (12, 1233, 2454), (14, 4932, 9816), (0, 0, 0)]
 """Tiles over San Antonio (and the world tile) in WebMercatorQuad."""
 
 
-def _other_database(url: str, name: str) -> str:
-    """The same server URL with another database name (``…@/secplac?host=…``)."""
-    head, sep, tail = url.partition("?")
-    return head.rsplit("/", 1)[0] + "/" + name + sep + tail
-
-
 @pytest.fixture(scope="module")
 def fuzz_settings(base_settings: Settings, demo_raw, tmp_path_factory) -> Settings:  # type: ignore[no-untyped-def]
     """A database of its own with the demo loaded: the fuzzer may write anything there."""
-    assert base_settings.database_url
-    with psycopg.connect(base_settings.database_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {FUZZ_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {FUZZ_DB}")
-    settings = base_settings.model_copy(update={
-        "database_url": _other_database(base_settings.database_url, FUZZ_DB),
-        "processed_dir": tmp_path_factory.mktemp("fuzz-processed")})
-    migrate.upgrade(settings)
-    load_demo(settings)
-    return settings
+    return demo_database(base_settings, FUZZ_DB, tmp_path_factory.mktemp("fuzz-processed"))
 
 
 @pytest.fixture(scope="module")
