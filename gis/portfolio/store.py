@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import getpass
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,8 @@ from layers.projects import FUNDING_CODES, LAYER, PROJECT_SECTORS, STAGES
 
 COLUMNS = [f.name for f in LAYER.fields]
 REGISTRY_SOURCE = "registro de proyectos (edición en línea)"
+
+log = logging.getLogger(__name__)
 
 
 class ProjectNotFoundError(NotFoundError):
@@ -424,10 +427,15 @@ def _after_write(conn: psycopg.Connection, settings: Settings) -> None:
 
 
 def _refresh_profile(conn: psycopg.Connection, settings: Settings, codigo: str) -> None:
-    """Compute the saved project's territorial profile now (it is read right after)."""
+    """Compute the saved project's territorial profile now (it is read right after). The
+    save is committed already: losing the database here must not report it as failed
+    (the profile is computed on its next read instead)."""
     from gis.profile import recompute_profile
 
-    recompute_profile(conn, settings, codigo)
+    try:
+        recompute_profile(conn, settings, codigo)
+    except psycopg.OperationalError as exc:
+        log.warning("Perfil del proyecto %s no recalculado tras guardarlo: %s", codigo, exc)
 
 
 def _audit_state(saved: dict[str, Any]) -> dict[str, Any]:

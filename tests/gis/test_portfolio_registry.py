@@ -154,6 +154,23 @@ def test_create_read_update_delete(comuna: Settings) -> None:
     assert query(settings, "SELECT count(*) FROM profiles.project_profiles") == [(0,)]
 
 
+def test_connection_lost_after_the_commit_is_still_a_save(
+        comuna: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The profile is computed after the save commits: losing the database then (here
+    the server ends the session) must not report the saved project as failed."""
+    import gis.profile
+
+    def connection_lost(conn: psycopg.Connection, settings: Settings, codigo: str) -> None:
+        conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    monkeypatch.setattr(gis.profile, "recompute_profile", connection_lost)
+    with connect(comuna) as conn:
+        conn.autocommit = True
+        saved = store.create_project(conn, comuna, "ana", project())
+        assert conn.closed or conn.broken
+    assert saved["codigo"] == "30132469-3" and counts(comuna)[0] == 1
+
+
 def test_duplicate_code_is_a_conflict(comuna: Settings) -> None:
     with connect(comuna) as conn:
         conn.autocommit = True
