@@ -57,6 +57,13 @@ writes declare ``api.security.require(...)``. The auth router is outside ``reade
 
 DB_DOWN = ("La base de datos no está disponible en este momento.",
            "Intente de nuevo en unos segundos; si persiste, avise al administrador.")
+QUERY_CANCELED = "57014"
+PROGRAM_LIMIT = "54"
+"""SQLSTATEs of errors psycopg reports as OperationalError with the database still up."""
+QUERY_TOO_LONG = ("La consulta tardó demasiado y la base de datos la canceló.",
+                  "Acote el área, los filtros o el tamaño de página e intente de nuevo.")
+OVER_A_LIMIT = ("La consulta excede un límite de la base de datos.",
+                "Simplifique los filtros, la lista de propiedades o la geometría.")
 DISK_FULL = ("El disco del servidor está lleno: no se pudo guardar el archivo de trabajo "
              "de esta operación. No se guardó nada.",
              "Los mapas y los datos se siguen sirviendo. Avise al administrador para que "
@@ -212,7 +219,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(psycopg.OperationalError)
     async def db_down(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
-        pool.mark_down()
+        state = exc.sqlstate or ""
+        if state == QUERY_CANCELED:  # statement_timeout or a cancel: the server is up
+            return ogc_error(503, "ServiceUnavailable", *QUERY_TOO_LONG)
+        if state.startswith(PROGRAM_LIMIT):  # e.g. too many arguments, row too big
+            return ogc_error(400, "InvalidParameterValue", *OVER_A_LIMIT)
+        pool.mark_down()  # a lost connection, a server shutting down or refusing
         return ogc_error(503, "ServiceUnavailable", *DB_DOWN)
 
     @app.exception_handler(DatabaseUnavailableError)
