@@ -14,12 +14,12 @@ import sys
 import time
 from types import ModuleType
 
-from bench import analysis, faults, ingest, load, portfolio, proposals, tiles
+from bench import analysis, faults, hostile, ingest, load, portfolio, proposals, tiles
 from bench.common import RESULTS_DIR, throwaway_database, write_result
 
 BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (ingest, proposals, tiles,
                                                           portfolio, analysis, load,
-                                                          faults)}
+                                                          faults, hostile)}
 DEFAULT_SIZE = 1_000_000
 
 
