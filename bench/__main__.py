@@ -3,7 +3,8 @@ default) on one throwaway PostGIS cluster, write ``bench/results/<name>.json`` e
 print a Spanish summary.
 
 A benchmark is a module of this package with ``NAME``, ``DESCRIPTION``,
-``run(db, size, rounds) -> dict`` and ``summary(result) -> list[str]``; add it to
+``run(db, size, rounds) -> dict`` and ``summary(result) -> list[str]`` (and
+``SCALED = False`` when it runs on the demo data whatever ``--size``); add it to
 :data:`BENCHMARKS`.
 """
 
@@ -47,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in selected:
             module = BENCHMARKS[name]
             size = f"{args.size:,}".replace(",", ".")
-            print(f"\n== {name}: {module.DESCRIPTION} ({size} predios, {args.rounds} "
-                  f"ronda{'s' if args.rounds > 1 else ''})", flush=True)
+            scale = (f" ({size} predios, {args.rounds} ronda{'s' if args.rounds > 1 else ''})"
+                     if getattr(module, "SCALED", True) else " (datos de demostración)")
+            print(f"\n== {name}: {module.DESCRIPTION}{scale}", flush=True)
             start = time.perf_counter()
             result = module.run(db, size=args.size, rounds=args.rounds)
             path = write_result(name, result)

@@ -54,6 +54,8 @@ from tests.hostile.paths import (
     refusals,
 )
 
+SCALED = False
+"""On the demo data: ``--size`` and ``--rounds`` do not apply."""
 NAME = "hostile"
 DESCRIPTION = ("entradas hostiles: el corpus completo por cada vía de escritura (carga, "
                "proyecto, propuesta, adjunto, planilla)")

@@ -58,6 +58,8 @@ from bench.load_edits import (
 from gis.database import connect
 from gis.settings import Settings
 
+SCALED = False
+"""On the demo data: ``--size`` and ``--rounds`` do not apply."""
 NAME = "load"
 DESCRIPTION = ("carga con ediciones: clientes de mapa leyendo teselas y entidades mientras "
                "se aplican propuestas y se recarga una capa")
