@@ -39,7 +39,7 @@ run: setup
 TEST_WORKERS ?= 2
 
 test: setup
-	@$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # Benchmark-only dependencies (tipg, the tiles benchmark's reference server).
 $(BENCH_STAMP): pyproject.toml $(STAMP)

@@ -14,10 +14,11 @@ from bench.common import BenchDatabase, write_result
 SIZE = 2_000
 
 
-def test_ingest_benchmark_reports_both_loads(tmp_path: Path, bench_db: BenchDatabase,
-        bench_cache: Path) -> None:
+def test_ingest_benchmark_reports_both_loads(tmp_path: Path,
+                                             bench_db: BenchDatabase) -> None:
     db = bench_db
-    result = ingest.run(db, size=SIZE, rounds=1, cache_dir=bench_cache)
+    # a cache of its own: the dataset is generated here (generation_cached False)
+    result = ingest.run(db, size=SIZE, rounds=1, cache_dir=tmp_path / "cache")
     path = write_result("ingest", result, results_dir=tmp_path / "results")
     saved = json.loads(path.read_text(encoding="utf-8"))
 
