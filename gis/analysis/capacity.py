@@ -50,7 +50,7 @@ from gis.analysis.common import (
     session,
     sql_sections,
 )
-from gis.analysis.zone_assignment import parcel_zones
+from gis.analysis.zone_assignment import parcel_zone_query, parcel_zones
 from layers.zoning import PEOPLE_PER_DWELLING
 
 SQL = sql_sections("analysis_capacity")
@@ -127,10 +127,10 @@ def capacity(conn_or_settings: Connectable, *, area: AreaInput | None = None,
         zoning = layer_version(conn, "zoning", version, fecha)
         with analysis_transaction(conn):
             load_area(conn, chosen)
-            parcel_zones(conn, chosen, zoning)
+            rows = parcel_zone_query(conn, chosen, zoning)  # streamed, not kept
             query = sql.SQL(SQL["parcels"]).format(
-                capacities=_capacities(zoning), geometry=geometry_column("p.geom", geometria),
-                parcels=parcels_join(geometria))
+                capacities=_capacities(zoning, rows),
+                geometry=geometry_column("p.geom", geometria), parcels=parcels_join(geometria))
             frame = fetch_frame(conn, query, _params(solo_eriazos), COLUMNS,
                                 geometry=geometria)
     return describe(frame, "cabida", chosen, zoning, solo_eriazos=solo_eriazos)
@@ -173,8 +173,8 @@ def _params(only_vacant: bool) -> dict[str, object]:
     return {"eriazo": VACANT, "todos": not only_vacant}
 
 
-def _capacities(zoning: LayerChoice) -> sql.Composable:
-    return sql.SQL(SQL["capacities"]).format(zoning=zoning.table,
+def _capacities(zoning: LayerChoice, parcel_zone: sql.Composable) -> sql.Composable:
+    return sql.SQL(SQL["capacities"]).format(zoning=zoning.table, parcel_zone=parcel_zone,
                                              cabida=cabida_sql("pz.lote", "z"))
 
 
@@ -183,4 +183,5 @@ def _compute(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice,
     """Temporary table ``capacity``: the capacity of every parcel of the area."""
     load_area(conn, area)
     parcel_zones(conn, area, zoning)
-    run_script(conn, SQL["compute"], _params(only_vacant), capacities=_capacities(zoning))
+    run_script(conn, SQL["compute"], _params(only_vacant),
+               capacities=_capacities(zoning, sql.SQL("parcel_zone")))

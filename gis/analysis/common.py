@@ -88,12 +88,18 @@ def session(source: Connectable) -> Iterator[tuple[psycopg.Connection, Settings]
             "gis.database.connect(settings).")
 
 
+ANALYSIS_WORK_MEM = "256MB"
+"""Memory for each sort or hash of an analysis: the per-parcel tables of a million rows
+sort in memory instead of spilling to disk (the server's default is 64 MB)."""
+
+
 @contextmanager
 def analysis_transaction(conn: psycopg.Connection) -> Iterator[None]:
-    """A transaction (a savepoint inside the caller's) with JIT off: compiling costs
-    more than these one-off plans run."""
+    """A transaction (a savepoint inside the caller's) with JIT off (compiling costs more
+    than these one-off plans run) and :data:`ANALYSIS_WORK_MEM`."""
     with conn.transaction():
         conn.execute("SET LOCAL jit = off")
+        conn.execute(f"SET LOCAL work_mem = '{ANALYSIS_WORK_MEM}'")
         yield
 
 

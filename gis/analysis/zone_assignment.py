@@ -50,10 +50,18 @@ condition misleads the planner's estimates)."""
 
 
 def parcel_zones(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice) -> None:
-    """Temporary table ``parcel_zone`` (fid, rol, direccion, destino, construida, avaluo,
-    area, lote, zona, porcentaje_zona): every parcel of the area with its zone under
-    ``zoning`` (NULL outside the PRC). Call :func:`gis.analysis.common.load_area` first,
-    inside a transaction."""
+    """Temporary table ``parcel_zone``: the rows of :func:`parcel_zone_query`, kept for
+    the summaries that read them more than once."""
+    run_script(conn, SQL["parcel_zone_table"], {},
+               parcel_zone=parcel_zone_query(conn, area, zoning))
+
+
+def parcel_zone_query(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice
+                      ) -> sql.Composable:
+    """A subquery (parenthesised) of every parcel of the area: fid, rol, direccion,
+    destino, construida, avaluo, area, lote, zona, porcentaje_zona (zone under ``zoning``,
+    NULL outside the PRC). Call :func:`gis.analysis.common.load_area` first, inside a
+    transaction; the subquery is valid until it ends."""
     from gis.analysis.capacity import lot_area_sql  # the capacity rules import this module
 
     small = _is_small(area)
@@ -66,9 +74,9 @@ def parcel_zones(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoi
         run_script(conn, SQL["local"], {},
                    zone_of_parcel=_zone_of_parcel(area, small))
         zones = sql.SQL("local_zones")
-    run_script(conn, SQL["parcel_zone"], {},
-               en_area=area_condition(area, "s.pt", box_of="p.geom"),
-               lote=lot_area_sql("p"), zones=zones)
+    return sql.SQL("({})").format(sql.SQL(SQL["parcel_zone"]).format(
+        en_area=area_condition(area, "s.pt", box_of="p.geom"),
+        lote=lot_area_sql("p"), zones=zones))
 
 
 def ensure_parcel_zones(conn: psycopg.Connection, zoning: LayerChoice, *,
@@ -133,4 +141,4 @@ def _is_small(area: AnalysisArea) -> bool:
     return (x1 - x0) * (y1 - y0) <= SMALL_AREA_M2
 
 
-__all__ = ["SMALL_AREA_M2", "ensure_parcel_zones", "parcel_zones"]
+__all__ = ["SMALL_AREA_M2", "ensure_parcel_zones", "parcel_zone_query", "parcel_zones"]

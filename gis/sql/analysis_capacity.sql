@@ -1,5 +1,6 @@
 -- Zoning capacity (cabida, gis/analysis/capacity.py) of each parcel under the norms of
--- its PRC zone. Needs parcel_zone (analysis_parcel_zones.sql, whose lot area "lote" is
+-- its PRC zone. Reads the parcels with their zones (parcel_zone of
+-- analysis_parcel_zones.sql, a table or a subquery, whose lot area "lote" is
 -- gis.analysis.capacity.lot_area_sql). {zoning}: the version's table; {cabida}: the
 -- capacity columns of gis.analysis.capacity.cabida_sql, shared with the proposal impact
 -- (gis/sql/proposal_impact.sql).
@@ -13,7 +14,7 @@ FROM (
                 THEN greatest(floor(pz.lote / z.superficie_predial_minima), 1) END AS lotes,
            coalesce(pz.construida, 0) AS construida,
            pz.destino IS NOT DISTINCT FROM %(eriazo)s AS eriazo
-    FROM parcel_zone AS pz
+    FROM {parcel_zone} AS pz
     LEFT JOIN {zoning} AS z ON z.codigo = pz.zona
     WHERE %(todos)s OR pz.destino = %(eriazo)s
 ) AS q

@@ -1,6 +1,7 @@
 -- Land-use compliance (gis/analysis/compliance.py): each parcel's current use (its SII
--- destino's OGUC class) against the uses of its PRC zone. Needs parcel_zone
--- (analysis_parcel_zones.sql). {zoning}: the zoning version's table. The rule mirrors
+-- destino's OGUC class) against the uses of its PRC zone. Reads the parcels with their
+-- zones (parcel_zone of analysis_parcel_zones.sql, a table or a subquery). {zoning}: the
+-- zoning version's table. The rule mirrors
 -- gis.analysis.compliance.conformity (prohibited wins over permitted).
 
 -- name: verdicts
@@ -16,7 +17,7 @@ WITH classes AS (
            + coalesce(cardinality(z.usos_prohibidos), 0) = 0 AS sin_usos,
            c.clase = ANY(z.usos_prohibidos) AS prohibido,
            c.clase = ANY(z.usos_permitidos) AS permitido
-    FROM parcel_zone AS pz
+    FROM {parcel_zone} AS pz
     LEFT JOIN classes AS c ON c.destino = pz.destino
     LEFT JOIN names AS n ON n.destino = pz.destino
     LEFT JOIN {zoning} AS z ON z.codigo = pz.zona

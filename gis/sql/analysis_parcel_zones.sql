@@ -48,15 +48,19 @@ CREATE TEMP TABLE local_zones ON COMMIT DROP AS {zone_of_parcel}
 
 -- name: parcel_zone
 -- Every parcel of the area, with the attributes the analyses read (so that they need not
--- join the cadastre again; {lote}: its lot area, gis.analysis.capacity.lot_area_sql) and
--- its zone from {zones} (fid, zona, porcentaje_zona; NULL: outside the PRC). {en_area}:
--- a condition on "pt", the parcel's point on surface (gis.analysis.common.area_condition).
-DROP TABLE IF EXISTS pg_temp.parcel_zone;
-CREATE TEMP TABLE parcel_zone ON COMMIT DROP AS
+-- join the cadastre again; lote: its lot area, gis.analysis.capacity.lot_area_sql) and
+-- its zone from the zones given (fid, zona, porcentaje_zona; NULL: outside the PRC),
+-- filtered by a condition on "pt", the parcel's point on surface
+-- (gis.analysis.common.area_condition).
 SELECT p.fid, p.rol, p.direccion, p.destino, p.superficie_construida AS construida,
        p.avaluo_total AS avaluo, s.area, {lote} AS lote, z.zona, z.porcentaje_zona
 FROM layers.parcels AS p
 CROSS JOIN LATERAL (SELECT ST_PointOnSurface(p.geom) AS pt, ST_Area(p.geom) AS area) AS s
 LEFT JOIN {zones} AS z ON z.fid = p.fid
-WHERE {en_area};
+WHERE {en_area}
+
+-- name: parcel_zone_table
+-- The parcels of the area with their zones kept, for the summaries that read them twice.
+DROP TABLE IF EXISTS pg_temp.parcel_zone;
+CREATE TEMP TABLE parcel_zone ON COMMIT DROP AS {parcel_zone};
 ANALYZE parcel_zone
