@@ -11,7 +11,6 @@ of which only a SHA-256 is stored; they last until revoked (or an optional expir
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import secrets
 import time
@@ -79,12 +78,15 @@ def _write_secret_once(path: Path) -> None:
 def issue_access_token(settings: Settings, user: User) -> str:
     """A signed access token (JWT, HS256) for ``user``, valid for
     ``settings.access_token_seconds``."""
-    issued = time.time()
-    now = int(issued)
+    issued_us = time.time_ns() // 1000
+    now = issued_us // 1_000_000
     claims = {"iss": JWT_ISSUER, "sub": user.username, "uid": user.id,
               "rol": user.role.value, "iat": now, "exp": now + settings.access_token_seconds,
               "jti": secrets.token_urlsafe(16),
-              "iat_ms": int(issued * 1000)}  # finer than iat: compared with password changes
+              # iat in microseconds, the resolution of timestamptz: compared with the
+              # moment sessions were closed, so a token issued in the same second or
+              # millisecond as a password change still falls on the right side of it
+              "iat_us": issued_us}
     return jwt.encode(claims, signing_key(settings), algorithm=JWT_ALGORITHM)
 
 
@@ -188,7 +190,7 @@ def _user_from_access_token(conn: psycopg.Connection, settings: Settings, token:
     try:
         claims = jwt.decode(token, signing_key(settings), algorithms=[JWT_ALGORITHM],
                             issuer=JWT_ISSUER,
-                            options={"require": ["exp", "iat", "sub", "jti", "uid", "iat_ms"]})
+                            options={"require": ["exp", "iat", "sub", "jti", "uid", "iat_us"]})
     except jwt.ExpiredSignatureError:
         raise TokenExpiredError("La sesión expiró: el token de acceso ya no es válido.",
                                 hint="Ingrese de nuevo en /ingresar o pida un token nuevo "
@@ -198,14 +200,14 @@ def _user_from_access_token(conn: psycopg.Connection, settings: Settings, token:
                                 "firma no corresponde).",
                                 hint="Ingrese de nuevo en /ingresar o pida un token nuevo "
                                 "en POST /auth/token.") from None
-    row = conn.execute("SELECT id, username, full_name, role, active, extract(epoch FROM "
-                       "sessions_valid_from) * 1000 FROM auth.users WHERE id = %s",
+    row = conn.execute("SELECT id, username, full_name, role, active, (extract(epoch FROM "
+                       "sessions_valid_from) * 1000000)::bigint FROM auth.users WHERE id = %s",
                        (claims["uid"],)).fetchone()
     if row is None or row[1] != claims["sub"]:
         raise InvalidTokenError("El token de acceso corresponde a un usuario que no existe.")
     if not row[4]:
         raise _disabled(row[1])
-    if int(claims["iat_ms"]) < math.floor(float(row[5])):
+    if int(claims["iat_us"]) < row[5]:
         raise TokenRevokedError("La sesión fue cerrada: la contraseña cambió o la cuenta fue "
                                 "desactivada después de ingresar.",
                                 hint="Ingrese de nuevo en /ingresar.")
