@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -45,6 +46,7 @@ def test_cluster_is_private_and_keeps_data_across_restarts() -> None:
             assert conn.execute("SELECT x FROM kept").fetchone() == (42,)
     finally:
         cluster.destroy()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_migrations_match_the_layer_declarations(base_settings: Settings) -> None:
