@@ -171,10 +171,10 @@ def create_app(settings: Settings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(reader)])
     app.include_router(auth.router)
-    app.add_middleware(AuditClientMiddleware)
     app.add_middleware(InputGuardMiddleware,  # 413 and 400 for hostile bodies, NUL
                        max_body_bytes=settings.max_body_mib * 2**20,
                        max_text_bytes=settings.max_json_mib * 2**20)
+    app.add_middleware(AuditClientMiddleware)  # around the guard: its refusals are audited
     headers.install(app, settings)  # CORS and security headers, outermost
     mount_assets(app, settings.node_modules)
     mount_api_docs(app)

@@ -1,6 +1,7 @@
 """Input refused before any endpoint sees it: oversized bodies, hostile JSON, NUL characters.
 
-:class:`InputGuardMiddleware` answers, in Spanish and with nothing stored:
+:class:`InputGuardMiddleware` answers, in Spanish and with nothing stored (a refused write
+is still audited: :class:`api.security.AuditClientMiddleware` wraps this one):
 
 - 413 to a body larger than ``settings.max_body_mib`` (``max_json_mib`` for JSON and
   form bodies, which are parsed into memory at several times their size), judged by its

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import psycopg
 from fastapi import Depends, Request
+from fastapi.routing import iter_route_contexts
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
@@ -246,17 +247,55 @@ def is_guarded_write(route: Any, method: str) -> bool:
     return bool(known[1])
 
 
+def _guarded_writes(app: Any) -> list[tuple[frozenset[str], Any]]:
+    """The methods and path pattern of every guarded write of ``app``, listed once."""
+    listed = getattr(app.state, "guarded_writes", None)
+    if listed is None:
+        listed = []
+        for route in iter_route_contexts(app.routes):
+            methods = frozenset(m for m in route.methods or () if is_guarded_write(route, m))
+            if methods:
+                listed.append((methods, route.path_regex))
+        app.state.guarded_writes = listed
+    return listed
+
+
+def _is_guarded_write(scope: Any) -> bool:
+    """Whether the request is a guarded write; one refused before routing (an oversized
+    or hostile body, see :mod:`api.input_guard`) is matched against their paths."""
+    route = scope.get("route")
+    if route is not None:
+        return is_guarded_write(route, scope["method"])
+    return any(scope["method"] in methods and pattern.match(scope["path"])
+               for methods, pattern in _guarded_writes(scope["app"]))
+
+
+def _caller(scope: Any, conn: psycopg.Connection) -> str | None:
+    """The username the request acted as: known once a guard ran; for a request refused
+    before any guard, read from its bearer token when that token is valid."""
+    user = (scope.get("state") or {}).get("user", _UNSET)
+    if user is _UNSET:
+        scheme, _, token = dict(scope.get("headers", [])).get(
+            b"authorization", b"").decode("latin-1").strip().partition(" ")
+        try:
+            user = (user_from_token(conn, scope["app"].state.settings, token.strip())
+                    if scheme.lower() == "bearer" and token.strip() else None)
+        except AuthenticationError:
+            user = None
+    return user.username if isinstance(user, User) else None
+
+
 def _record_unaudited_refusal(scope: Any, status: int, body: bytes) -> None:
-    """Record a refused write that nothing recorded (e.g. a body that fails validation)."""
+    """Record a refused write that nothing recorded (e.g. a body that fails validation,
+    or one too large to be read)."""
     try:
         description = str(json.loads(body).get("description", ""))
     except (ValueError, AttributeError):
         description = ""
-    user = (scope.get("state") or {}).get("user")
     client = scope.get("client")
     try:
         with scope["app"].state.pool.connection() as conn:
-            audit.record(conn, user.username if isinstance(user, User) else None,
+            audit.record(conn, _caller(scope, conn),
                          "escritura.rechazada", f"{scope['method']} {scope['path']}"[:500],
                          outcome="rechazado", detail=f"HTTP {status}: {description}"[:500],
                          client=str(client[0]) if client else None)
@@ -268,7 +307,8 @@ class AuditClientMiddleware:
     """Pure ASGI middleware: sets :data:`gis.audit.current_client` for each request, so
     that the audit entries written while serving it carry the client's address, and makes
     sure every refused write leaves an entry: a write answered with an error that nothing
-    recorded (a body refused by validation, a missing record…) is recorded here as
+    recorded (a body refused by validation or by :mod:`api.input_guard`, a missing
+    record…) is recorded here as
     ``escritura.rechazada``, before the answer leaves. Server errors (5xx: the database
     down) are not refusals and are not held up."""
 
@@ -287,7 +327,7 @@ class AuditClientMiddleware:
 
         async def send_checked(message: Any) -> None:
             if message["type"] == "http.response.start" and 400 <= message["status"] < 500 \
-                    and not actions and is_guarded_write(scope.get("route"), scope["method"]):
+                    and not actions and _is_guarded_write(scope):
                 held.append(message)
                 return
             if not held:

@@ -449,6 +449,12 @@ def test_every_write_and_refused_write_is_audited(public_server: str, access_set
                       headers=as_(tokens, "editor")).status_code == 400
         assert c.patch("/admin/usuarios/no-existe", json={"rol": "editor"},
                        headers=as_(tokens, "admin")).status_code == 404
+        # refused before any endpoint sees them: a NUL character, an oversized body
+        json_type = {"content-type": "application/json"}
+        assert c.patch("/admin/usuarios/matriz_nueva", content=b'{"rol": "lector\\u0000"}',
+                       headers={**as_(tokens, "admin"), **json_type}).status_code == 400
+        assert c.post("/proyectos", content=b" " * (access_settings.max_json_mib * 2**20 + 1),
+                      headers={**as_(tokens, "lector"), **json_type}).status_code == 413
     rows = audit_since(access_settings, first)
     project, proposal = f"proyecto/{code}", f"propuesta/{pid}"
     wanted = {
@@ -474,14 +480,23 @@ def test_every_write_and_refused_write_is_audited(public_server: str, access_set
         ("matriz_editor", "escritura.rechazada", "POST /proyectos", "rechazado"),
         ("matriz_admin", "escritura.rechazada", "PATCH /admin/usuarios/no-existe",
          "rechazado"),
+        ("matriz_admin", "escritura.rechazada", "PATCH /admin/usuarios/matriz_nueva",
+         "rechazado"),
+        ("matriz_lector", "escritura.rechazada", "POST /proyectos", "rechazado"),
     }
     assert sorted(wanted - rows, key=str) == []
     # a refusal already recorded by the guard or the write itself is not recorded twice
     assert not {r for r in rows if r[1] == "escritura.rechazada"
                 and r[2] in (f"PUT /proyectos/{code}", f"DELETE /proyectos/{code}")}
     [detail] = query(access_settings, "SELECT detail FROM audit.log WHERE id > %s AND "
-                     "action = 'escritura.rechazada' AND target = 'POST /proyectos'", (first,))
+                     "action = 'escritura.rechazada' AND target = 'POST /proyectos' "
+                     "AND actor = 'matriz_editor'", (first,))
     assert detail[0].startswith("HTTP 400: Parámetros no válidos: «body.codigo»")
+    [nul, too_large] = query(access_settings, "SELECT detail FROM audit.log WHERE id > %s "
+                             "AND action = 'escritura.rechazada' AND actor <> 'matriz_editor' "
+                             "AND target IN ('PATCH /admin/usuarios/matriz_nueva', "
+                             "'POST /proyectos') ORDER BY id", (first,))
+    assert "U+0000" in nul[0] and too_large[0].startswith("HTTP 413: El cuerpo JSON")
     refusals = query(access_settings, "SELECT count(*) FROM audit.log WHERE id > %s AND "
                      "outcome = 'rechazado' AND action = 'acceso.denegado' AND actor IS NULL "
                      "AND target = 'POST /proyectos'", (first,))[0][0]

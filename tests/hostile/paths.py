@@ -78,8 +78,9 @@ def api_problem(case: Case, status: int, answer: Any,
     """What is wrong with the API's answer to ``case`` (its status, its JSON body and the
     refusals audited meanwhile), or ``None`` when it is what the corpus expects: the
     case's status, a message matching ``case.message`` and, for a refusal, what to do
-    about it (``hint``) and its audit: one entry with the reason when the request reached
-    its endpoint (422), none when it was stopped before (400, 413)."""
+    about it (``hint``) and its audit: one entry with the reason, recorded by the
+    endpoint (422) or, for a request stopped before it (400, 413), by the audit
+    middleware as ``HTTP <status>: <reason>``."""
     said = json.dumps(answer, ensure_ascii=False)
     if status != case.status:
         return f"HTTP {status} en vez de {case.status}: {said[:300]}"
@@ -90,10 +91,10 @@ def api_problem(case: Case, status: int, answer: Any,
     if not isinstance(answer, dict) or not answer.get("hint"):
         return f"no dice qué hacer: {said[:300]}"
     details = [detail for _, detail in new_refusals]
-    if status == 422 and details != [str(answer.get("description", ""))[:500]]:
-        return f"el rechazo no quedó en la auditoría con su motivo: {details}"
-    if status != 422 and details:
-        return f"se auditó un rechazo que no llegó a su ruta: {details}"
+    reason = str(answer.get("description", ""))
+    wanted = reason if status == 422 else f"HTTP {status}: {reason}"
+    if details != [wanted[:500]]:
+        return f"el rechazo no quedó una vez en la auditoría con su motivo: {details}"
     return None
 
 
