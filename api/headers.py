@@ -15,6 +15,10 @@ the ``/vendor`` and ``/static`` files carry them too):
 - ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` and
   ``frame-ancestors 'none'`` (no page is meant to be framed), ``Referrer-Policy:
   same-origin``, ``Cross-Origin-Opener-Policy: same-origin``.
+- ``Strict-Transport-Security`` (one year) on responses served over HTTPS, directly or
+  behind a proxy that says so (``X-Forwarded-Proto: https``, trusted from
+  ``FORWARDED_ALLOW_IPS``, 127.0.0.1 by default); browsers ignore it over plain HTTP, so
+  it is not sent there.
 - ``Cache-Control: no-store`` on the authentication and administration responses
   (:data:`NO_STORE_PATHS`: tokens, users, the audit log) and on every 401 and 403.
 
@@ -43,6 +47,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 INLINE_SCRIPT_PAGES = ("/docs", "/mapas/", "/inversion/mapa-folium")
 """Path prefixes of pages whose HTML a library generates with inline scripts (Swagger
 UI; folium maps, see gis/maps.py): their scripts are allowed with ``'unsafe-inline'``."""
+
+HSTS = "max-age=31536000"
+"""Browsers that reached the platform over HTTPS keep to HTTPS for a year."""
 
 NO_STORE_PATHS = ("/auth/", "/admin/", "/ingresar")
 """Responses that carry tokens, accounts or the audit log: never stored by any cache."""
@@ -133,6 +140,7 @@ class SecurityHeadersMiddleware:
         path: str = scope.get("path", "")
         added = self.relaxed if path.startswith(INLINE_SCRIPT_PAGES) else self.strict
         no_store = path.startswith(NO_STORE_PATHS)
+        secure = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -140,6 +148,8 @@ class SecurityHeadersMiddleware:
                 for name, value in added.items():
                     if name not in headers:
                         headers[name] = value
+                if secure:
+                    headers["Strict-Transport-Security"] = HSTS
                 if no_store or message["status"] in (401, 403):
                     headers["Cache-Control"] = "no-store"
             await send(message)

@@ -55,6 +55,15 @@ def test_every_response_carries_the_security_headers(http: httpx.Client) -> None
     assert tile.status_code == 200 and "no-store" not in tile.headers.get("cache-control", "")
 
 
+def test_https_answers_ask_browsers_to_keep_to_https(http: httpx.Client) -> None:
+    """Behind a TLS proxy on this host (uvicorn trusts its X-Forwarded-Proto) responses
+    carry HSTS; over plain HTTP, where browsers would ignore it, they do not."""
+    for path in ("/mapa", "/collections", "/no-existe"):
+        secure = http.get(path, headers={"X-Forwarded-Proto": "https"})
+        assert secure.headers["strict-transport-security"] == "max-age=31536000", path
+        assert "strict-transport-security" not in http.get(path).headers, path
+
+
 def test_authentication_answers_are_never_cached(http: httpx.Client) -> None:
     login = http.post("/auth/token", data={"username": "nadie-aqui", "password": "x" * 12})
     assert login.status_code == 401 and login.headers["cache-control"] == "no-store"
