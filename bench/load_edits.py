@@ -184,7 +184,9 @@ def tile_state(body: bytes, layers: Iterable[str], target: Target,
 def check_tile(state: LoadState, where: str, path: str, response: httpx.Response,
                layers: tuple[str, ...], target: Target, acked: dict[str, int],
                sent_etag: str | None) -> dict[str, int] | None:
-    """Record staleness of one response for a watched tile; the states it shows."""
+    """Record staleness of one response for a watched tile; the states it shows.
+    ``acked``: the changes acknowledged when the request was sent (one acknowledged while
+    it was in flight may or may not show)."""
     etag = response.headers.get("etag", "")
     if response.status_code == 304:
         shown = state.etag_states[path].get(sent_etag or "")
@@ -239,10 +241,10 @@ async def snapshot(state: LoadState, client: httpx.AsyncClient, target: Target, 
     out = {}
     for path, layers in target.watched.items():
         if layer in layers:
+            acked = dict(state.acked)  # as the request leaves (the other changer goes on)
             r = await timed(state, "check", client.get(path))
             if r is not None:
-                check_tile(state, "antes del cambio", path, r, layers, target,
-                           dict(state.acked), None)
+                check_tile(state, "antes del cambio", path, r, layers, target, acked, None)
                 out[path] = r.headers.get("etag", "")
     return out
 
@@ -253,13 +255,14 @@ async def confirm(state: LoadState, client: httpx.AsyncClient, target: Target, l
     start = time.perf_counter()
     problems = []
     for path, old in before.items():
+        acked = dict(state.acked)  # as the request leaves (the other changer goes on)
         r = await timed(state, "check", client.get(path))
         again = await timed(state, "check", client.get(path, headers={"If-None-Match": old}))
         if r is None or again is None:
             problems.append(f"{path}: sin respuesta 200 (vea los errores)")
             continue
         states = check_tile(state, "tras confirmar", path, r, target.watched[path], target,
-                            dict(state.acked), None)
+                            acked, None)
         if states is not None and states.get(layer) != k:
             problems.append(f"{path}: cambio {states.get(layer)} en vez de {k}")
         if r.headers.get("etag") == old:

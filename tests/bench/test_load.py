@@ -186,7 +186,7 @@ def test_two_proposals_applied_at_once_never_lose_either(
                            gave_up=lambda: any(a.done() for a in applies))
             holder.commit()
             answers = [a.result(timeout=120) for a in applies]
-    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
     won, lost = sorted(range(2), key=lambda i: answers[i].status_code)
     assert "rebase" in answers[lost].json()["hint"]
     names = dict(query(load_settings, "SELECT codigo, nombre FROM layers.zoning WHERE "
