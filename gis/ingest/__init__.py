@@ -143,7 +143,7 @@ def ingest(settings: Settings, layer_name: str, path: str | Path,
             if disk_problem(exc):  # a full or read-only disk: said in Spanish
                 raise storage_error(exc, settings.processed_dir, report) from exc
             raise
-    writer.commit()
+        writer.commit()  # still holding the layer's lock (see lock_layer)
     _refresh_project_profiles(settings, layer.name)
     return report
 

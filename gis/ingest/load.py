@@ -44,8 +44,13 @@ class Provenance:
 
 
 def lock_layer(conn: psycopg.Connection, layer: str) -> int:
-    """Serialise loads of ``layer`` (until the transaction ends); the next version number."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext('secplac.layer.' || %s))", (layer,))
+    """Serialise loads of ``layer``; the next version number.
+
+    The lock is held by the session, until ``conn`` closes: past the commit, until the
+    load's processed file is renamed into place. A load waiting for the lock would
+    otherwise find that file still under its partial name, take it for the leftover of
+    a killed load (:func:`gis.ingest.leftovers.clean_layer`) and move it away."""
+    conn.execute("SELECT pg_advisory_lock(hashtext('secplac.layer.' || %s))", (layer,))
     row = conn.execute(
         "SELECT coalesce(max(version), 0) + 1 FROM catalog.layer_versions WHERE layer = %s",
         (layer,),

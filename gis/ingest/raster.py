@@ -98,7 +98,7 @@ def ingest_raster(settings: Settings, layer: RasterLayer, path: Path,
             if disk_problem(exc):  # a full or read-only disk: said in Spanish
                 raise storage_error(exc, settings.processed_dir, report) from exc
             raise
-        partial.replace(target)
+        partial.replace(target)  # still holding the layer's lock (see lock_layer)
     return report
 
 

@@ -93,3 +93,61 @@ def test_failure_late_in_the_file_loads_nothing(settings: Settings, tmp_path: Pa
         raise AssertionError("the duplicate rol was not refused")
     assert query(settings, "SELECT count(*) FROM layers.parcels") == [(0,)]
     assert query(settings, "SELECT count(*) FROM catalog.layer_versions") == [(0,)]
+
+
+def test_a_waiting_load_leaves_the_previous_loads_file_alone(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two loads of one layer at once: the second waits for the first until the first's
+    processed file is in place, not only until its commit (once, the second took that
+    file, still under its partial name, for a killed load's leftover and moved it away,
+    and the first failed after committing)."""
+    import threading
+
+    from gis.ingest.processed import ProcessedWriter
+
+    committed, release = threading.Event(), threading.Event()
+    original = ProcessedWriter.commit
+
+    def slow_commit(self: ProcessedWriter) -> Path:
+        if not committed.is_set():  # the first load: stop between its commit and rename
+            committed.set()
+            assert release.wait(60)
+        return original(self)
+
+    monkeypatch.setattr(ProcessedWriter, "commit", slow_commit)
+    first_file = write_zones("gpkg", tmp_path)
+    second_file = tmp_path / "zonas_b.gpkg"
+    sample_zones().iloc[:2].to_file(second_file)
+    reports: dict[str, object] = {}
+
+    def load(name: str, path: Path) -> None:
+        try:
+            reports[name] = ingest(settings, "zoning", path)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            reports[name] = exc
+
+    first = threading.Thread(target=load, args=("first", first_file))
+    first.start()
+    assert committed.wait(60)
+    second = threading.Thread(target=load, args=("second", second_file))
+    second.start()
+    deadline, waited = time.monotonic() + 30, False
+    try:
+        while not waited and time.monotonic() < deadline and second.is_alive():
+            waited = query(settings, "SELECT count(*) > 0 FROM pg_stat_activity WHERE "
+                                     "wait_event_type = 'Lock' AND wait_event = 'advisory' "
+                                     "AND datname = current_database()")[0][0]
+            time.sleep(0.05)
+    finally:
+        release.set()
+        first.join(60)
+        second.join(60)
+    assert waited, f"the second load did not wait for the first: {reports}"
+    one, two = reports["first"], reports["second"]
+    assert not isinstance(one, Exception), one
+    assert not isinstance(two, Exception), two
+    assert (one.version, two.version) == (1, 2)  # type: ignore[union-attr]
+    assert not any("carga interrumpida" in w or "no se había renombrado" in w
+                   for w in two.warnings)  # type: ignore[union-attr]
+    folder = settings.processed_dir / "zoning"
+    assert sorted(p.name for p in folder.iterdir()) == ["v1.parquet", "v2.parquet"]
