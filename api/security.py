@@ -266,7 +266,10 @@ def _is_guarded_write(scope: Any) -> bool:
     route = scope.get("route")
     if route is not None:
         return is_guarded_write(route, scope["method"])
-    return any(scope["method"] in methods and pattern.match(scope["path"])
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root):  # behind a proxy's sub-path, as Starlette routes
+        path = path[len(root):] or "/"
+    return any(scope["method"] in methods and pattern.match(path)
                for methods, pattern in _guarded_writes(scope["app"]))
 
 
@@ -275,14 +278,19 @@ def _caller(scope: Any, conn: psycopg.Connection) -> str | None:
     before any guard, read from its bearer token when that token is valid."""
     user = (scope.get("state") or {}).get("user", _UNSET)
     if user is _UNSET:
-        scheme, _, token = dict(scope.get("headers", [])).get(
-            b"authorization", b"").decode("latin-1").strip().partition(" ")
+        header = next((v for k, v in scope.get("headers", []) if k == b"authorization"), b"")
+        scheme, _, token = header.decode("latin-1").strip().partition(" ")
         try:
             user = (user_from_token(conn, scope["app"].state.settings, token.strip())
                     if scheme.lower() == "bearer" and token.strip() else None)
         except AuthenticationError:
             user = None
     return user.username if isinstance(user, User) else None
+
+
+def _printable(text: str) -> str:
+    """``text`` as PostgreSQL can store it: a NUL (refused in a path) written as ``\\0``."""
+    return text.replace("\x00", "\\0")
 
 
 def _record_unaudited_refusal(scope: Any, status: int, body: bytes) -> None:
@@ -295,9 +303,10 @@ def _record_unaudited_refusal(scope: Any, status: int, body: bytes) -> None:
     client = scope.get("client")
     try:
         with scope["app"].state.pool.connection() as conn:
-            audit.record(conn, _caller(scope, conn),
-                         "escritura.rechazada", f"{scope['method']} {scope['path']}"[:500],
-                         outcome="rechazado", detail=f"HTTP {status}: {description}"[:500],
+            audit.record(conn, _caller(scope, conn), "escritura.rechazada",
+                         _printable(f"{scope['method']} {scope['path']}")[:500],
+                         outcome="rechazado",
+                         detail=_printable(f"HTTP {status}: {description}")[:500],
                          client=str(client[0]) if client else None)
     except psycopg.Error as error:  # the refusal stands even if it cannot be logged
         log.warning("could not record a refused write in the audit log: %s", error)

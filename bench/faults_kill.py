@@ -144,20 +144,22 @@ def kill_at(bed: FaultBed, process: subprocess.Popen[bytes], layer: str, point: 
         if killed:
             os.kill(process.pid, signal.SIGKILL)  # only the process this drill started
         process.wait()
-        _wait_sessions_gone(conn)
+        _wait_sessions_gone(conn, layer)
     return {"point": point, "killed": killed, "reached": seen_at is not None,
             "at_s": round((seen_at or started) - started + delay, 2),
             "returncode": process.returncode}
 
 
-def _wait_sessions_gone(conn: psycopg.Connection, limit_s: float = 60.0) -> None:
-    """Until the dead process's sessions are rolled back and gone."""
+def _wait_sessions_gone(conn: psycopg.Connection, layer: str, limit_s: float = 60.0) -> None:
+    """Until the dead process's sessions are rolled back and gone, and with them the
+    layer's load lock (a session lock: held by a committed, idle session until it ends)."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name "
                            "IN ('secplac', 'secplac-api') AND state <> 'idle' "
                            "AND pid <> pg_backend_pid()").fetchone()
-        if row and row[0] == 0:
+        locked = conn.execute(_POLL, {"layer": layer}).fetchone()
+        if row and row[0] == 0 and locked and not locked[0]:
             return
         time.sleep(0.05)
 

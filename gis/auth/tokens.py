@@ -190,7 +190,7 @@ def _user_from_access_token(conn: psycopg.Connection, settings: Settings, token:
     try:
         claims = jwt.decode(token, signing_key(settings), algorithms=[JWT_ALGORITHM],
                             issuer=JWT_ISSUER,
-                            options={"require": ["exp", "iat", "sub", "jti", "uid", "iat_us"]})
+                            options={"require": ["exp", "iat", "sub", "jti", "uid"]})
     except jwt.ExpiredSignatureError:
         raise TokenExpiredError("La sesión expiró: el token de acceso ya no es válido.",
                                 hint="Ingrese de nuevo en /ingresar o pida un token nuevo "
@@ -207,11 +207,23 @@ def _user_from_access_token(conn: psycopg.Connection, settings: Settings, token:
         raise InvalidTokenError("El token de acceso corresponde a un usuario que no existe.")
     if not row[4]:
         raise _disabled(row[1])
-    if int(claims["iat_us"]) < row[5]:
+    if _issued_us(claims) < row[5]:
         raise TokenRevokedError("La sesión fue cerrada: la contraseña cambió o la cuenta fue "
                                 "desactivada después de ingresar.",
                                 hint="Ingrese de nuevo en /ingresar.")
     return User(row[0], row[1], row[2], Role(row[3]))
+
+
+def _issued_us(claims: dict[str, object]) -> int:
+    """When an access token was issued, in microseconds (tokens issued before 2026-11-26
+    said it in milliseconds, ``iat_ms``; they expire within ``access_token_seconds``)."""
+    if "iat_us" in claims:
+        return int(str(claims["iat_us"]))
+    if "iat_ms" in claims:
+        return int(str(claims["iat_ms"])) * 1000
+    raise InvalidTokenError("El token de acceso no es válido (no dice cuándo se emitió).",
+                            hint="Ingrese de nuevo en /ingresar o pida un token nuevo en "
+                            "POST /auth/token.")
 
 
 def _user_from_api_token(conn: psycopg.Connection, token: str) -> User:

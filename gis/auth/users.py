@@ -147,8 +147,9 @@ def set_password(conn: psycopg.Connection, username: str, password: str, *,
     account = _find_account(conn, username)
     _check_password(password, account.user.username)
     with conn.transaction():
-        conn.execute("UPDATE auth.users SET password_hash = %s, sessions_valid_from = now() "
-                     "WHERE id = %s", (hash_password(password), account.user.id))
+        conn.execute("UPDATE auth.users SET password_hash = %s, "
+                     "sessions_valid_from = clock_timestamp() WHERE id = %s",
+                     (hash_password(password), account.user.id))
         conn.execute("DELETE FROM auth.login_failures WHERE username = %s",
                      (account.user.username,))
         audit.record(conn, actor, "usuario.clave", f"usuario/{account.user.username}",
@@ -195,8 +196,8 @@ def set_active(conn: psycopg.Connection, username: str, active: bool, *,
             return account.user
         if not active:
             _keep_an_admin(conn, account)
-        conn.execute("UPDATE auth.users SET active = %s, sessions_valid_from = "
-                     "CASE WHEN %s THEN sessions_valid_from ELSE now() END WHERE id = %s",
+        conn.execute("UPDATE auth.users SET active = %s, sessions_valid_from = CASE WHEN %s "
+                     "THEN sessions_valid_from ELSE clock_timestamp() END WHERE id = %s",
                      (active, active, account.user.id))
         audit.record(conn, actor, "usuario.activar" if active else "usuario.desactivar",
                      f"usuario/{account.user.username}", before={"activo": account.active},

@@ -101,8 +101,8 @@ def clean_leftovers_at_start(settings: Settings) -> list[str]:
 
 
 def clean_layer(conn: psycopg.Connection, settings: Settings, layer: str) -> list[str]:
-    """Put right the leftovers of ``layer``; the caller holds the layer's load lock (in
-    the transaction of ``conn``), so no load of it is running."""
+    """Put right the leftovers of ``layer``; the caller holds the layer's load lock (on
+    ``conn``), so no load of it is running."""
     done: list[str] = []
     for folder in (settings.processed_dir / layer, settings.processed_dir / "rasters" / layer):
         for partial in sorted(folder.glob("*.partial")):

@@ -49,7 +49,8 @@ def lock_layer(conn: psycopg.Connection, layer: str) -> int:
     The lock is held by the session, until ``conn`` closes: past the commit, until the
     load's processed file is renamed into place. A load waiting for the lock would
     otherwise find that file still under its partial name, take it for the leftover of
-    a killed load (:func:`gis.ingest.leftovers.clean_layer`) and move it away."""
+    a killed load (:func:`gis.ingest.leftovers.clean_layer`) and move it away. So call it
+    on a connection of the load's own, closed when the load ends (never a pooled one)."""
     conn.execute("SELECT pg_advisory_lock(hashtext('secplac.layer.' || %s))", (layer,))
     row = conn.execute(
         "SELECT coalesce(max(version), 0) + 1 FROM catalog.layer_versions WHERE layer = %s",

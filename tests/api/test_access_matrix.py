@@ -453,8 +453,17 @@ def test_every_write_and_refused_write_is_audited(public_server: str, access_set
         json_type = {"content-type": "application/json"}
         assert c.patch("/admin/usuarios/matriz_nueva", content=b'{"rol": "lector\\u0000"}',
                        headers={**as_(tokens, "admin"), **json_type}).status_code == 400
-        assert c.post("/proyectos", content=b" " * (access_settings.max_json_mib * 2**20 + 1),
+        too_large = b" " * (access_settings.max_json_mib * 2**20 + 1)
+        assert c.post("/proyectos", content=too_large,
                       headers={**as_(tokens, "lector"), **json_type}).status_code == 413
+        assert c.put("/proyectos/x%00y", json={},  # a NUL in the path: audited, escaped
+                     headers=as_(tokens, "editor")).status_code == 400
+        assert c.request("DELETE", "/proyectos/sin-firma", headers={  # forged: no actor
+            "Authorization": "Bearer abc.def.ghi", **json_type}, content=too_large
+        ).status_code == 413
+        # not writes: refused before routing, and not taken for refused writes
+        assert c.post("/auth/token", content=too_large, headers={
+            "content-type": "application/x-www-form-urlencoded"}).status_code == 413
     rows = audit_since(access_settings, first)
     project, proposal = f"proyecto/{code}", f"propuesta/{pid}"
     wanted = {
@@ -483,6 +492,8 @@ def test_every_write_and_refused_write_is_audited(public_server: str, access_set
         ("matriz_admin", "escritura.rechazada", "PATCH /admin/usuarios/matriz_nueva",
          "rechazado"),
         ("matriz_lector", "escritura.rechazada", "POST /proyectos", "rechazado"),
+        ("matriz_editor", "escritura.rechazada", "PUT /proyectos/x\\0y", "rechazado"),
+        (None, "escritura.rechazada", "DELETE /proyectos/sin-firma", "rechazado"),
     }
     assert sorted(wanted - rows, key=str) == []
     # a refusal already recorded by the guard or the write itself is not recorded twice
@@ -497,6 +508,7 @@ def test_every_write_and_refused_write_is_audited(public_server: str, access_set
                              "AND target IN ('PATCH /admin/usuarios/matriz_nueva', "
                              "'POST /proyectos') ORDER BY id", (first,))
     assert "U+0000" in nul[0] and too_large[0].startswith("HTTP 413: El cuerpo JSON")
+    assert not {r for r in rows if r[2] == "POST /auth/token"}
     refusals = query(access_settings, "SELECT count(*) FROM audit.log WHERE id > %s AND "
                      "outcome = 'rechazado' AND action = 'acceso.denegado' AND actor IS NULL "
                      "AND target = 'POST /proyectos'", (first,))[0][0]

@@ -349,3 +349,25 @@ def test_demo_users_one_per_role_only_when_there_are_none(conn: psycopg.Connecti
         assert user.role.value == name
     assert ensure_demo_users(conn) == {}
     assert [e["actor"] for e in audit.entries(conn, action="usuario.crear")] == ["sistema"] * 4
+
+
+def test_access_tokens_of_the_millisecond_format_still_work_until_they_expire(
+        conn: psycopg.Connection, settings: Settings) -> None:
+    """Tokens issued before their issue time moved to microseconds (iat_ms) keep their
+    session until they expire, and still close with a password change; a token that
+    says neither is refused."""
+    user = create_user(conn, "ana", "Ana", Role.LECTOR, CLAVE)
+    now = time.time()
+
+    def signed(**extra: object) -> str:
+        return jwt.encode({"iss": "secplac-san-antonio", "sub": "ana", "uid": user.id,
+                           "rol": "lector", "iat": int(now), "exp": int(now) + 60, "jti": "j",
+                           **extra}, signing_key(settings), algorithm="HS256")
+
+    old_format = signed(iat_ms=int(now * 1000))
+    assert user_from_token(conn, settings, old_format) == user
+    with pytest.raises(InvalidTokenError, match="no dice cuándo se emitió"):
+        user_from_token(conn, settings, signed())
+    set_password(conn, "ana", "nueva-clave-2", actor="ana")
+    with pytest.raises(TokenRevokedError):
+        user_from_token(conn, settings, old_format)

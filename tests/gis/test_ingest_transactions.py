@@ -134,9 +134,9 @@ def test_a_waiting_load_leaves_the_previous_loads_file_alone(
     deadline, waited = time.monotonic() + 30, False
     try:
         while not waited and time.monotonic() < deadline and second.is_alive():
-            waited = query(settings, "SELECT count(*) > 0 FROM pg_stat_activity WHERE "
-                                     "wait_event_type = 'Lock' AND wait_event = 'advisory' "
-                                     "AND datname = current_database()")[0][0]
+            waited = query(settings, "SELECT count(*) > 0 FROM pg_locks WHERE locktype = "
+                                     "'advisory' AND NOT granted AND objid = (hashtext("
+                                     "'secplac.layer.zoning')::bigint & 4294967295)::oid")[0][0]
             time.sleep(0.05)
     finally:
         release.set()
