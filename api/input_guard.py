@@ -151,8 +151,7 @@ def _content_length(headers: dict[bytes, bytes]) -> int | None:
         return None
 
 
-async def _read_body(receive: Receive, limit: int | None = None
-                     ) -> tuple[bytes | None, list[Message]]:
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
     """The whole request body (None when it exceeds ``limit`` bytes: reading stops there),
     and the messages to hand on to the application."""
     chunks, messages, size = [], [], 0
@@ -163,7 +162,7 @@ async def _read_body(receive: Receive, limit: int | None = None
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if limit is not None and size > limit:
+        if size > limit:
             return None, []
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -245,11 +244,19 @@ def json_structure_problem(body: bytes) -> str | None:
     if depth > MAX_JSON_DEPTH:
         return (f"El cuerpo JSON anida arreglos u objetos a {depth:,} niveles; el máximo es "
                 f"{MAX_JSON_DEPTH}".replace(",", "."))
+    repeats: list[_Repeated] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = _object(pairs)
+        if isinstance(obj, _Repeated):
+            repeats.append(obj)
+        return obj
+
     try:
-        value = json.loads(body, object_pairs_hook=_object)
+        value = json.loads(body, object_pairs_hook=pairs_hook)
     except (ValueError, RecursionError):
         return None
-    found = _repeated_at(value)
+    found = _repeated_at(value) if repeats else None  # walked only to say where
     if found is None:
         return None
     where, key = found

@@ -228,7 +228,6 @@ def _is_page_request(request: Request) -> bool:
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_GUARDED: dict[int, tuple[Any, bool]] = {}
 
 
 def is_guarded_write(route: Any, method: str) -> bool:
@@ -236,15 +235,13 @@ def is_guarded_write(route: Any, method: str) -> bool:
     :func:`require` guard (logging in and the analyses' POST are not writes)."""
     if method not in WRITE_METHODS or method not in (getattr(route, "methods", None) or ()):
         return False
-    known = _GUARDED.get(id(route))
-    if known is None or known[0] is not route:  # routes are not hashable: by identity
-        names, pending = set(), [route.dependant] if getattr(route, "dependant", None) else []
-        while pending:
-            for sub in pending.pop().dependencies:
-                names.add(getattr(sub.call, "__name__", ""))
-                pending.append(sub)
-        known = _GUARDED[id(route)] = (route, any(n.startswith("require_") for n in names))
-    return bool(known[1])
+    pending = [route.dependant] if getattr(route, "dependant", None) else []
+    while pending:
+        for sub in pending.pop().dependencies:
+            if getattr(sub.call, "__name__", "").startswith("require_"):
+                return True
+            pending.append(sub)
+    return False
 
 
 def _guarded_writes(app: Any) -> list[tuple[frozenset[str], Any]]:
@@ -273,19 +270,14 @@ def _is_guarded_write(scope: Any) -> bool:
                for methods, pattern in _guarded_writes(scope["app"]))
 
 
-def _caller(scope: Any, conn: psycopg.Connection) -> str | None:
+def _caller(request: Request, conn: psycopg.Connection) -> str | None:
     """The username the request acted as: known once a guard ran; for a request refused
     before any guard, read from its bearer token when that token is valid."""
-    user = (scope.get("state") or {}).get("user", _UNSET)
-    if user is _UNSET:
-        header = next((v for k, v in scope.get("headers", []) if k == b"authorization"), b"")
-        scheme, _, token = header.decode("latin-1").strip().partition(" ")
-        try:
-            user = (user_from_token(conn, scope["app"].state.settings, token.strip())
-                    if scheme.lower() == "bearer" and token.strip() else None)
-        except AuthenticationError:
-            user = None
-    return user.username if isinstance(user, User) else None
+    try:
+        user = _current_user(request, conn)
+    except AuthenticationError:
+        return None
+    return user.username if user is not None else None
 
 
 def _printable(text: str) -> str:
@@ -300,14 +292,14 @@ def _record_unaudited_refusal(scope: Any, status: int, body: bytes) -> None:
         description = str(json.loads(body).get("description", ""))
     except (ValueError, AttributeError):
         description = ""
-    client = scope.get("client")
+    request = Request(scope)
     try:
-        with scope["app"].state.pool.connection() as conn:
-            audit.record(conn, _caller(scope, conn), "escritura.rechazada",
+        with request.app.state.pool.connection() as conn:
+            audit.record(conn, _caller(request, conn), "escritura.rechazada",
                          _printable(f"{scope['method']} {scope['path']}")[:500],
                          outcome="rechazado",
                          detail=_printable(f"HTTP {status}: {description}")[:500],
-                         client=str(client[0]) if client else None)
+                         client=client_address(request) or None)
     except psycopg.Error as error:  # the refusal stands even if it cannot be logged
         log.warning("could not record a refused write in the audit log: %s", error)
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +120,22 @@ class BenchDatabase:
     def settle(self) -> None:
         """Flush what earlier work left in memory, so that it is not charged to the next run."""
         self.execute(sql.SQL("VACUUM"), sql.SQL("CHECKPOINT"))
+
+
+def load_demo_layers(settings: Settings, layers: Iterable[str]) -> None:
+    """Load the demo files (generated if missing) of ``layers`` only (a few small layers
+    load in seconds; :meth:`BenchDatabase.load_demo` has them all)."""
+    from gis.demo.load import DEMO_FILES, missing_demo_files
+    from gis.ingest import IngestOptions, ingest
+
+    if missing_demo_files(settings):
+        from gis.demo import generate
+
+        generate(settings.raw_dir)
+    wanted = set(layers)
+    for f in DEMO_FILES:
+        if f.layer in wanted:
+            ingest(settings, f.layer, settings.raw_dir / f.path, IngestOptions(crs=f.crs))
 
 
 def bench_database(cluster: LocalCluster, workdir: Path) -> BenchDatabase:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -31,6 +30,8 @@ from typing import Any
 import httpx
 import psycopg
 
+from bench.common import load_demo_layers
+from bench.servers import free_port
 from gis.localdb import LocalCluster, find_bindir
 from gis.settings import Settings
 
@@ -100,8 +101,6 @@ def fault_bed(workdir: Path | None = None, layers: Sequence[str] = BED_LAYERS,
     demo ``layers`` loaded and one user per role; destroyed on exit."""
     from gis import migrate
     from gis.auth import create_user, issue_access_token
-    from gis.demo.load import DEMO_FILES, missing_demo_files
-    from gis.ingest import IngestOptions, ingest
 
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="secplac-faults-")) if own else Path(workdir)  # type: ignore[arg-type]
@@ -113,14 +112,7 @@ def fault_bed(workdir: Path | None = None, layers: Sequence[str] = BED_LAYERS,
         settings = Settings(database_url=cluster.url(), state_dir=root / "estado",
                             processed_dir=root / "processed", user="simulacro")
         migrate.upgrade(settings)
-        if missing_demo_files(settings):
-            from gis.demo import generate
-
-            generate(settings.raw_dir)
-        for demo in DEMO_FILES:
-            if demo.layer in layers:
-                ingest(settings, demo.layer, settings.raw_dir / demo.path,
-                       IngestOptions(crs=demo.crs))
+        load_demo_layers(settings, layers)
         bed = FaultBed(cluster, settings, root)
         from gis.database import connect
 
@@ -147,12 +139,6 @@ def stop_postgres(cluster: LocalCluster, mode: str = "immediate") -> None:
 
 
 # -- serving --------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @contextmanager
 def serving(app: Any) -> Iterator[str]:

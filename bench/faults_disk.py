@@ -23,8 +23,9 @@ from typing import Any
 
 import httpx
 
-from bench.faults import FaultBed, _project, free_port
+from bench.faults import FaultBed, _project
 from bench.faults_kill import _approved_proposal, layer_problems, layer_state, secplac_command
+from bench.servers import free_port
 
 _SERVE = ("import sys, tempfile; tempfile.tempdir = sys.argv[1]; "
           "sys.argv = ['secplac', 'serve', '--port', sys.argv[2]]; "

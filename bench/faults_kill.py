@@ -31,7 +31,8 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from bench.faults import FaultBed, free_port
+from bench.faults import FaultBed
+from bench.servers import free_port
 
 INGEST_KILL_POINTS = ("inicio:0.5", "bloqueo", "copia", "bloqueo:0.5", "indice", "confirmada")
 APPLY_KILL_POINTS = ("bloqueo", "copia", "confirmada")

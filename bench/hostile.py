@@ -32,9 +32,8 @@ from typing import Any
 import httpx
 import shapely
 
-from bench.common import BenchDatabase, machine_info
+from bench.common import BenchDatabase, load_demo_layers, machine_info
 from bench.faults import BED_LAYERS, serving
-from bench.load import load_demo_layers
 from bench.load_edits import PASSWORD, STAFF, ensure_staff
 from gis.ingest import IngestError, IngestOptions, IngestReport, ingest
 from gis.settings import Settings
@@ -44,14 +43,15 @@ from tests.hostile.paths import (
     CODE,
     NEW_CODE,
     REPAIRED_CODE,
-    TITLE,
     api_problem,
     api_state,
     change_body,
     ingest_problem,
     ingest_state,
     project_body,
+    query,
     refusals,
+    target_project,
 )
 
 SCALED = False
@@ -199,8 +199,8 @@ def _check_and_undo_repair(bench: Bench, case: Case, response: httpx.Response) -
     problem = None
     if case.path == "proyecto":
         saved = entry["geometria"]
-        rows = _query(bench.settings, "SELECT ST_AsText(geom) FROM layers.projects "
-                                      "WHERE codigo = %s", (REPAIRED_CODE,))
+        rows = query(bench.settings, "SELECT ST_AsText(geom) FROM layers.projects "
+                                     "WHERE codigo = %s", (REPAIRED_CODE,))
         if len(saved["coordinates"]) != 2 or not rows or shapely.from_wkt(rows[0][0]).has_z:
             problem = f"se guardó con altura: {saved}"
         elif max(abs(a - b) for a, b in zip(saved["coordinates"], ORIGIN_LONLAT,
@@ -215,13 +215,6 @@ def _check_and_undo_repair(bench: Bench, case: Case, response: httpx.Response) -
     if gone.status_code != 204:
         problem = problem or f"no se pudo borrar lo aceptado: HTTP {gone.status_code}"
     return problem
-
-
-def _query(settings: Settings, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    from gis.database import connect
-
-    with connect(settings, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
 
 # -- set-up and the run ---------------------------------------------------------------------
@@ -241,17 +234,15 @@ def sign_in(http: httpx.Client) -> dict[str, str]:
 def _targets(http: httpx.Client, settings: Settings, tokens: dict[str, str]) -> Bench:
     """The project and the draft proposal the hostile edits are aimed at."""
     editor = {"Authorization": f"Bearer {tokens['editor']}"}
-    body = {"codigo": CODE, "nombre": TITLE, "sector": "áreas verdes", "etapa": "diseño",
-            "geometria": {"type": "Point", "coordinates": list(ORIGIN_LONLAT)}}
-    created = http.post("/proyectos", json=body, headers=editor)
+    created = http.post("/proyectos", json=target_project(), headers=editor)
     if created.status_code != 201:
         raise RuntimeError(f"No se pudo crear el proyecto: {created.text[:300]}")
     res = http.post("/propuestas", json={"titulo": "Entradas hostiles",
                                          "justificacion": "Medición."}, headers=editor)
     if res.status_code != 201:
         raise RuntimeError(f"No se pudo crear la propuesta: {res.text[:300]}")
-    ((zone,),) = _query(settings, "SELECT codigo FROM layers.zoning ORDER BY ST_Area(geom) "
-                                  "DESC LIMIT 1", ())
+    ((zone,),) = query(settings, "SELECT codigo FROM layers.zoning ORDER BY ST_Area(geom) "
+                                 "DESC LIMIT 1")
     return Bench(http, settings, tokens, res.json()["id"], zone)
 
 

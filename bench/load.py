@@ -35,13 +35,13 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.common import BenchDatabase, machine_info
+from bench.common import load_demo_layers as load_demo_layers  # re-exported (tests)
 from bench.http_load import HEADERS, percentile
 from bench.load_edits import (
     PASSWORD,
@@ -81,25 +81,6 @@ TARGETS = {"errors": 0, "stale": 0}
 
 
 # -- set-up ---------------------------------------------------------------------------------
-
-def load_demo_layers(settings: Settings, layers: Iterable[str] | None = None) -> None:
-    """Load the demo files (generated if missing) into ``layers`` (every layer, the
-    portfolio included, when ``None``)."""
-    from gis.demo.load import DEMO_FILES, load_demo, missing_demo_files
-    from gis.ingest import IngestOptions, ingest
-
-    if layers is None:
-        load_demo(settings)
-        return
-    if missing_demo_files(settings):
-        from gis.demo import generate
-
-        generate(settings.raw_dir)
-    wanted = set(layers)
-    for f in DEMO_FILES:
-        if f.layer in wanted:
-            ingest(settings, f.layer, settings.raw_dir / f.path, IngestOptions(crs=f.crs))
-
 
 def reader_paths(settings: Settings, rng: random.Random, count: int = 600,
                  ) -> dict[str, list[str]]:
@@ -286,8 +267,7 @@ def run(db: BenchDatabase, size: int, rounds: int = 3, *, clients: int = CLIENTS
         versions,
     )
 
-    db.reset()
-    load_demo_layers(db.settings)
+    db.load_demo()
     db.settle()
     load_average = os.getloadavg()
     server = platform_server(db)

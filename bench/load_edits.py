@@ -17,7 +17,7 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import mapbox_vector_tile
 import shapely
 from pyproj import Transformer
 
-from bench.common import PROJECT_ROOT
+from bench.servers import with_project_path
 from gis.database import connect, database_url
 from gis.settings import Settings
 
@@ -297,6 +297,26 @@ def keep_going(state: LoadState, done: int, minimum: int, last: float, cap: floa
     return done < minimum or now + last < state.deadline
 
 
+async def cycles(state: LoadState, client: httpx.AsyncClient, target: Target, layer: str,
+                 minimum: int, cap: float, pause: float,
+                 change: Callable[[int], Awaitable[dict[str, str] | None]]) -> int:
+    """Changes of ``layer`` until the deadline (and at least ``minimum``): ``change(n)``
+    makes the n-th and returns the ETags of its tiles from just before it (``None``: it
+    failed, which ends the cycles); each acknowledged change is confirmed, then a pause.
+    The number of changes acknowledged."""
+    k, last = 0, 0.0
+    while keep_going(state, k, minimum, last + pause, cap):
+        start = time.monotonic()
+        before = await change(k + 1)
+        if before is None:
+            return k
+        k = state.acked[layer] = k + 1
+        await confirm(state, client, target, layer, k, before)
+        last = time.monotonic() - start
+        await asyncio.sleep(pause)
+    return k
+
+
 async def editor(state: LoadState, client: httpx.AsyncClient, target: Target,
                  tokens: dict[str, str], minimum: int, cap: float, pause: float) -> int:
     """Proposal cycles until the deadline (and at least ``minimum`` applied)."""
@@ -304,10 +324,7 @@ async def editor(state: LoadState, client: httpx.AsyncClient, target: Target,
         h = {"Authorization": f"Bearer {tokens[role]}"}
         return {**h, "If-Match": etag} if etag else h
 
-    k, last = 0, 0.0
-    while keep_going(state, k, minimum, last + pause, cap):
-        start = time.monotonic()
-        n = k + 1
+    async def apply(n: int) -> dict[str, str] | None:
         rename = {"op": "normas", "codigo": target.zone,
                   "normas": {"nombre": f"{target.zone_name} (carga {n})"}}
         shape = ({"op": "dividir", "codigo": target.zone, "nuevo_codigo": target.split_code(n),
@@ -319,37 +336,32 @@ async def editor(state: LoadState, client: httpx.AsyncClient, target: Target,
             headers=auth("editor")), 201)
         for op in (rename, shape):
             if r is None:
-                return k
+                return None
             r = await timed(state, "proposal_change", client.post(
                 f"/propuestas/{r.json()['id']}/cambios", json=op,
                 headers=auth("editor", r.headers["etag"])), 201)
+        before: dict[str, str] = {}
         for kind, action, role in (("proposal_submit", "acciones/enviar", "editor"),
                                    ("proposal_approve", "acciones/aprobar", "revisor"),
                                    ("proposal_apply", "aplicar", "admin")):
             if r is None:
-                return k
+                return None
             if kind == "proposal_apply":
                 before = await snapshot(state, client, target, ZONING)
             r = await timed(state, kind, client.post(
                 f"/propuestas/{r.json()['id']}/{action}", headers=auth(role, r.headers["etag"])))
-        if r is None:
-            return k
-        k = state.acked[ZONING] = n
-        await confirm(state, client, target, ZONING, k, before)
-        last = time.monotonic() - start
-        await asyncio.sleep(pause)
-    return k
+        return None if r is None else before
+
+    return await cycles(state, client, target, ZONING, minimum, cap, pause, apply)
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
     """The environment of ``secplac`` run on the database of ``settings``."""
-    env = dict(os.environ, DATABASE_URL=database_url(settings),
-               SECPLAC_PROCESSED_DIR=str(settings.processed_dir),
-               SECPLAC_STATE_DIR=str(settings.state_dir), SECPLAC_RAW_DIR=str(settings.raw_dir),
-               SECPLAC_USER=settings.user or "carga")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH"))
-                                        if p)
-    return env
+    return with_project_path(dict(
+        os.environ, DATABASE_URL=database_url(settings),
+        SECPLAC_PROCESSED_DIR=str(settings.processed_dir),
+        SECPLAC_STATE_DIR=str(settings.state_dir), SECPLAC_RAW_DIR=str(settings.raw_dir),
+        SECPLAC_USER=settings.user or "carga"))
 
 
 async def ingest_process(env: dict[str, str], path: Path) -> str | None:
@@ -382,10 +394,8 @@ async def ingester(state: LoadState, client: httpx.AsyncClient, settings: Settin
     source = pyogrio.read_dataframe(settings.raw_dir / SECTORS_FILE)
     row = source.index[source[SECTOR_CODE_COLUMN] == target.sector_code][0]
     env = cli_env(settings)
-    k, last = 0, 0.0
-    while keep_going(state, k, minimum, last + pause, cap):
-        start = time.monotonic()
-        n = k + 1
+
+    async def reingest(n: int) -> dict[str, str] | None:
         edited = source.copy()
         edited.loc[row, SECTOR_CODE_COLUMN] = target.sector_code_at(n)
         path = workdir / f"sectores_{n}.gpkg"
@@ -399,9 +409,7 @@ async def ingester(state: LoadState, client: httpx.AsyncClient, settings: Settin
         state.statuses["ingest"][1 if failure else 0] += 1  # exit status
         if failure is not None:
             state.error("ingest", str(path), failure)
-            return k
-        k = state.acked[SECTORS] = n
-        await confirm(state, client, target, SECTORS, k, before)
-        last = time.monotonic() - start
-        await asyncio.sleep(pause)
-    return k
+            return None
+        return before
+
+    return await cycles(state, client, target, SECTORS, minimum, cap, pause, reingest)

@@ -131,7 +131,8 @@ def _uvicorn_argv(app: str, port: int, *extra: str) -> list[str]:
             *UVICORN_OPTIONS, *extra]
 
 
-def _with_project_path(env: Mapping[str, str]) -> dict[str, str]:
+def with_project_path(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with this project first on ``PYTHONPATH`` (for a child Python process)."""
     out = dict(env)
     out["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(PROJECT_ROOT), out.get("PYTHONPATH", "")) if p)
@@ -143,7 +144,7 @@ def _with_project_path(env: Mapping[str, str]) -> dict[str, str]:
 def platform_server(db: BenchDatabase, port: int | None = None) -> Server:
     """The platform on ``db`` (its default settings otherwise: tile cache, pool size)."""
     port = port or free_port()
-    env = _with_project_path(db.env())
+    env = with_project_path(db.env())
     settings = db.settings
     return Server(
         name="plataforma", port=port, env=env, ready_path="/conformance",

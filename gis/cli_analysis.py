@@ -94,15 +94,12 @@ def run_cmd(
                                                      "CLAVE=VALOR (repetible)")] = None,
 ) -> None:
     """Ejecuta un análisis sobre la comuna o un área y exporta su resultado."""
-    from gis.analysis.exports import EXPORT_FORMATS, export
+    from gis.analysis.exports import export
     from gis.analysis.invoke import choose_area, get_analysis, run_analysis
 
     with _reported():
         analysis = get_analysis(nombre)
-        if salida.suffix.lower() not in EXPORT_FORMATS:
-            raise PlatformError(
-                f"Formato de salida no reconocido: «{salida.name}».",
-                hint="Use " + ", ".join(EXPORT_FORMATS) + " como extensión de --salida.")
+        _check_output(salida)
         options = _options(opcion or [])
         area = choose_area(sector=sector, zona_censal=zona_censal,
                            poligono=_polygon(poligono) if poligono else None)
@@ -117,6 +114,15 @@ def run_cmd(
     for warning in attrs.get("avisos", []) or []:
         err.print(f"Aviso: {warning}", markup=False)
     out.print(f"Resultado escrito en {salida}", markup=False)
+
+
+def _check_output(salida: Path) -> None:
+    from gis.analysis.exports import EXPORT_FORMATS
+
+    if salida.suffix.lower() not in EXPORT_FORMATS:
+        raise PlatformError(
+            f"Formato de salida no reconocido: «{salida.name}».",
+            hint="Use " + ", ".join(EXPORT_FORMATS) + " como extensión de --salida.")
 
 
 def _options(items: list[str]) -> dict[str, str]:
@@ -223,27 +229,23 @@ def distributed_cmd(
 ) -> None:
     """Ejecuta cumplimiento, cabida o exposición sobre una exportación particionada en un
     clúster Dask: el mismo resultado que «ejecutar», para insumos de escala nacional."""
-    import importlib
-
-    from gis.analysis.exports import EXPORT_FORMATS, export
+    from gis.analysis.exports import export
 
     with _reported():
         if nombre not in DISTRIBUTED:
             raise PlatformError(f"«{nombre[:40]}» no se ejecuta en Dask.",
                                 hint="Use " + ", ".join(DISTRIBUTED) + ".")
-        if salida.suffix.lower() not in EXPORT_FORMATS:
-            raise PlatformError(
-                f"Formato de salida no reconocido: «{salida.name}».",
-                hint="Use " + ", ".join(EXPORT_FORMATS) + " como extensión de --salida.")
+        _check_output(salida)
         if trabajadores < 1:
             raise PlatformError("--trabajadores debe ser un número positivo.",
                                 hint="P. ej. --trabajadores 2, uno por núcleo.")
         from distributed import Client, LocalCluster
 
+        from gis.analysis import distributed as on_dask
         from gis.analysis.partitioned import open_export
 
         export_folder = open_export(carpeta)
-        run = getattr(importlib.import_module("gis.analysis.distributed"), DISTRIBUTED[nombre])
+        run = getattr(on_dask, DISTRIBUTED[nombre])
         if planificador:
             with Client(planificador, timeout="20s") as client:
                 result = run(export_folder, client)

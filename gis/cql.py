@@ -198,8 +198,8 @@ class _Compiler:
             return GEOMETRY
         return None
 
-    def comparable(self, lhs: Any, rhs: Any) -> Any:
-        """``rhs`` fit to be compared with ``lhs`` (a text literal read as a date against
+    def comparable(self, lhs: Any, rhs: Any) -> tuple[Any, Any]:
+        """``lhs`` and ``rhs`` fit to be compared (a text literal read as a date against
         a date); :class:`FilterError` when PostgreSQL could not compare them."""
         left, right = self.kind(lhs), self.kind(rhs)
         for node, kind in ((lhs, left), (rhs, right)):
@@ -208,35 +208,28 @@ class _Compiler:
                                   hint="Use un predicado espacial, p. ej. "
                                   "S_INTERSECTS(geom, POINT(-71.61 -33.59)).")
         if left is None or right is None or left == right:
-            return rhs
+            return lhs, rhs
         if {left, right} == {DATE, TEXT}:
             if right == TEXT and isinstance(rhs, str):
-                return _as_date(rhs)
+                return lhs, _as_date(rhs)
             if left == TEXT and isinstance(lhs, str):
-                _as_date(lhs)
-                return rhs
+                return _as_date(lhs), rhs
         raise FilterError(f"No se puede comparar {_show(lhs)} ({left}) con {_show(rhs)} "
                           f"({right}).", hint=_TYPES_HINT)
-
-    def _literal_date(self, node: Any, other: Any) -> Any:
-        if isinstance(node, str) and self.kind(other) == DATE:
-            return _as_date(node)
-        return node
 
     # -- scalar predicates -----------------------------------------------------------
     def _comparison(self, node: ast.Comparison) -> sql.Composable:
         self._check_scalar(node.lhs)
         self._check_scalar(node.rhs)
-        rhs = self.comparable(node.lhs, node.rhs)
-        lhs = self._literal_date(node.lhs, rhs)
+        lhs, rhs = self.comparable(node.lhs, node.rhs)
         return sql.SQL("({} {} {})").format(self.compile(lhs),
                                            sql.SQL(_COMPARISON[node.op]),
                                            self.compile(rhs))
 
     def _Between(self, node: ast.Between) -> sql.Composable:
         self._check_scalar(node.lhs)
-        low = self.comparable(node.lhs, node.low)
-        high = self.comparable(node.lhs, node.high)
+        _, low = self.comparable(node.lhs, node.low)
+        _, high = self.comparable(node.lhs, node.high)
         return sql.SQL("({} {}BETWEEN {} AND {})").format(
             self.compile(node.lhs), sql.SQL("NOT " if node.not_ else ""),
             self.compile(low), self.compile(high))
@@ -257,7 +250,7 @@ class _Compiler:
 
     def _In(self, node: ast.In) -> sql.Composable:
         self._check_scalar(node.lhs)
-        items = [self.compile(self.comparable(node.lhs, v)) for v in node.sub_nodes]
+        items = [self.compile(self.comparable(node.lhs, v)[1]) for v in node.sub_nodes]
         if not items:
             return sql.SQL("FALSE" if not node.not_ else "TRUE")
         return sql.SQL("({} {}IN ({}))").format(self.compile(node.lhs),

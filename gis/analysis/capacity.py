@@ -50,7 +50,7 @@ from gis.analysis.common import (
     session,
     sql_sections,
 )
-from gis.analysis.zone_assignment import parcel_zone_query, parcel_zones
+from gis.analysis.zone_assignment import parcel_zone_query
 from layers.zoning import PEOPLE_PER_DWELLING
 
 SQL = sql_sections("analysis_capacity")
@@ -126,10 +126,8 @@ def capacity(conn_or_settings: Connectable, *, area: AreaInput | None = None,
         chosen = resolve_area(conn, settings, area)
         zoning = layer_version(conn, "zoning", version, fecha)
         with analysis_transaction(conn):
-            load_area(conn, chosen)
-            rows = parcel_zone_query(conn, chosen, zoning)  # streamed, not kept
             query = sql.SQL(SQL["parcels"]).format(
-                capacities=_capacities(zoning, rows),
+                capacities=_capacities(conn, chosen, zoning),  # streamed, not kept
                 geometry=geometry_column("p.geom", geometria), parcels=parcels_join(geometria))
             frame = fetch_frame(conn, query, _params(solo_eriazos), COLUMNS,
                                 geometry=geometria)
@@ -173,15 +171,17 @@ def _params(only_vacant: bool) -> dict[str, object]:
     return {"eriazo": VACANT, "todos": not only_vacant}
 
 
-def _capacities(zoning: LayerChoice, parcel_zone: sql.Composable) -> sql.Composable:
-    return sql.SQL(SQL["capacities"]).format(zoning=zoning.table, parcel_zone=parcel_zone,
-                                             cabida=cabida_sql("pz.lote", "z"))
+def _capacities(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice
+                ) -> sql.Composable:
+    """The query of the capacity of every parcel of the area (loads the area first)."""
+    load_area(conn, area)
+    return sql.SQL(SQL["capacities"]).format(
+        zoning=zoning.table, parcel_zone=parcel_zone_query(conn, area, zoning),
+        cabida=cabida_sql("pz.lote", "z"))
 
 
 def _compute(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice,
              only_vacant: bool) -> None:
     """Temporary table ``capacity``: the capacity of every parcel of the area."""
-    load_area(conn, area)
-    parcel_zones(conn, area, zoning)
     run_script(conn, SQL["compute"], _params(only_vacant),
-               capacities=_capacities(zoning, sql.SQL("parcel_zone")))
+               capacities=_capacities(conn, area, zoning))

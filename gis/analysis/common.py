@@ -268,9 +268,15 @@ def area_condition(area: AnalysisArea, expression: str, box_of: str | None = Non
                      ).format(sql.SQL(expression))  # type: ignore[arg-type]
     if box_of is None:
         return inside
-    return sql.SQL("({} && (SELECT ST_SetSRID(ST_Extent(a.geom)::geometry, {}) "
-                   "FROM analysis_area AS a) AND {})").format(
-        sql.SQL(box_of), sql.Literal(STORAGE_SRID), inside)  # type: ignore[arg-type]
+    return sql.SQL("({} AND {})").format(area_box(box_of), inside)
+
+
+def area_box(column: str) -> sql.Composable:
+    """SQL condition «``column`` (an indexed geometry column written in this package)
+    meets the bounding box of :func:`load_area`'s table» (call it for an area only)."""
+    return sql.SQL("{} && (SELECT ST_SetSRID(ST_Extent(a.geom)::geometry, {}) "
+                   "FROM analysis_area AS a)").format(
+        sql.SQL(column), sql.Literal(STORAGE_SRID))  # type: ignore[arg-type]
 
 
 # --- parcels and zones ---------------------------------------------------------------------
@@ -280,7 +286,7 @@ COMMON_SQL = sql_sections("analysis_common")
 
 def parcel_sectors(conn: psycopg.Connection) -> None:
     """Temporary table ``parcel_sector`` (fid, sector): the planning sector holding the
-    point on surface of each parcel of ``parcel_zone``."""
+    point on surface of each parcel of the cadastre."""
     run_script(conn, COMMON_SQL["parcel_sector"], {"vertices": PIECE_VERTICES})
 
 
@@ -451,7 +457,7 @@ def describe(frame: pd.DataFrame, analisis: str, area: AnalysisArea,
 
 
 __all__ = ["AnalysisArea", "AnalysisInputError", "AreaOutsideError", "LayerChoice",
-           "UnknownAreaError", "analysis_transaction", "area_condition", "describe",
+           "UnknownAreaError", "analysis_transaction", "area_box", "area_condition", "describe",
            "fetch_frame", "geometry_column", "layer_version", "load_area",
            "parcels_join",
            "parcel_sectors", "resolve_area", "run_script", "session",

@@ -41,7 +41,7 @@ from gis.analysis.common import (
     session,
     sql_sections,
 )
-from gis.analysis.zone_assignment import parcel_zone_query, parcel_zones
+from gis.analysis.zone_assignment import parcel_zone_query
 from layers.codes import SII_DESTINO_CLASS, SII_DESTINOS
 
 SQL = sql_sections("analysis_compliance")
@@ -117,10 +117,8 @@ def compliance(conn_or_settings: Connectable, *, area: AreaInput | None = None,
         chosen = resolve_area(conn, settings, area)
         zoning = layer_version(conn, "zoning", version, fecha)
         with analysis_transaction(conn):
-            load_area(conn, chosen)
-            rows = parcel_zone_query(conn, chosen, zoning)  # streamed, not kept
             query = sql.SQL(SQL["parcels"]).format(
-                verdicts=_verdicts(zoning, rows),
+                verdicts=_verdicts(conn, chosen, zoning),  # streamed, not kept
                 geometry=geometry_column("p.geom", geometria), parcels=parcels_join(geometria))
             frame = fetch_frame(conn, query, _VERDICT_PARAMS, COLUMNS, geometry=geometria)
     return describe(frame, "cumplimiento", chosen, zoning)
@@ -170,13 +168,14 @@ _VERDICT_PARAMS = {"clases": json.dumps(SII_DESTINO_CLASS),
                    "destinos": json.dumps(SII_DESTINOS)}
 
 
-def _verdicts(zoning: LayerChoice, parcel_zone: sql.Composable) -> sql.Composable:
-    return sql.SQL(SQL["verdicts"]).format(zoning=zoning.table, parcel_zone=parcel_zone)
+def _verdicts(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice
+              ) -> sql.Composable:
+    """The query of the verdict of every parcel of the area (loads the area first)."""
+    load_area(conn, area)
+    return sql.SQL(SQL["verdicts"]).format(
+        zoning=zoning.table, parcel_zone=parcel_zone_query(conn, area, zoning))
 
 
 def _classify(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice) -> None:
     """Temporary table ``compliance``: the verdict of every parcel of the area."""
-    load_area(conn, area)
-    parcel_zones(conn, area, zoning)
-    run_script(conn, SQL["classify"], _VERDICT_PARAMS,
-               verdicts=_verdicts(zoning, sql.SQL("parcel_zone")))
+    run_script(conn, SQL["classify"], _VERDICT_PARAMS, verdicts=_verdicts(conn, area, zoning))

@@ -151,7 +151,7 @@ def _zone_pieces(export: PartitionedExport) -> gpd.GeoDataFrame:
 def parcel_zone(parcels: gpd.GeoDataFrame, zone_pieces: gpd.GeoDataFrame) -> pd.DataFrame:
     """For each parcel (in order): ``area`` (of its polygon), ``zona`` (the zone holding
     most of its area, NaN outside the PRC) and ``porcentaje_zona`` (unrounded), by the
-    rule of ``parcel_zone`` in ``gis/sql/analysis_common.sql``."""
+    rule of ``zone_of_parcel`` in ``gis/sql/analysis_parcel_zones.sql``."""
     geoms = _geoms(parcels)
     area = shapely.area(geoms)
     gi, li, a, _ = _overlap(geoms, area, _geoms(zone_pieces))

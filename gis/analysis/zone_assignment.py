@@ -29,9 +29,9 @@ from psycopg.types.json import Jsonb
 from gis.analysis.common import (
     COMMON_SQL,
     PIECE_VERTICES,
-    STORAGE_SRID,
     AnalysisArea,
     LayerChoice,
+    area_box,
     area_condition,
     run_script,
     sql_sections,
@@ -49,13 +49,6 @@ rather than rebuilding the stored overlay; larger ones are not (for a sector the
 condition misleads the planner's estimates)."""
 
 
-def parcel_zones(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice) -> None:
-    """Temporary table ``parcel_zone``: the rows of :func:`parcel_zone_query`, kept for
-    the summaries that read them more than once."""
-    run_script(conn, SQL["parcel_zone_table"], {},
-               parcel_zone=parcel_zone_query(conn, area, zoning))
-
-
 def parcel_zone_query(conn: psycopg.Connection, area: AnalysisArea, zoning: LayerChoice
                       ) -> sql.Composable:
     """A subquery (parenthesised) of every parcel of the area: fid, rol, direccion,
@@ -64,15 +57,13 @@ def parcel_zone_query(conn: psycopg.Connection, area: AnalysisArea, zoning: Laye
     transaction; the subquery is valid until it ends."""
     from gis.analysis.capacity import lot_area_sql  # the capacity rules import this module
 
-    small = _is_small(area)
-    if ensure_parcel_zones(conn, zoning, build=not small):
+    if ensure_parcel_zones(conn, zoning, build=not _is_small(area)):
         zones: sql.Composable = sql.SQL(
             "(SELECT fid, zona, porcentaje_zona FROM profiles.parcel_zones "
             "WHERE version = {})").format(sql.Literal(zoning.version))
-    else:
+    else:  # a small area while the stored overlay is not current
         _zone_pieces(conn, zoning)
-        run_script(conn, SQL["local"], {},
-                   zone_of_parcel=_zone_of_parcel(area, small))
+        run_script(conn, SQL["local"], {}, zone_of_parcel=_zone_of_parcel(area))
         zones = sql.SQL("local_zones")
     return sql.SQL("({})").format(sql.SQL(SQL["parcel_zone"]).format(
         en_area=area_condition(area, "s.pt", box_of="p.geom"),
@@ -96,7 +87,7 @@ def ensure_parcel_zones(conn: psycopg.Connection, zoning: LayerChoice, *,
         return True
     _zone_pieces(conn, zoning)
     run_script(conn, SQL["store"], {"version": zoning.version},
-               zone_of_parcel=_zone_of_parcel(None, False))
+               zone_of_parcel=_zone_of_parcel(None))
     conn.execute("INSERT INTO profiles.derived_state (name, revisiones) VALUES (%s, %s) "
                  "ON CONFLICT (name) DO UPDATE SET revisiones = EXCLUDED.revisiones, "
                  "calculado = now()", (name, Jsonb(wanted)))
@@ -123,15 +114,13 @@ def _zone_pieces(conn: psycopg.Connection, zoning: LayerChoice) -> None:
                zoning=zoning.table)
 
 
-def _zone_of_parcel(area: AnalysisArea | None, small: bool) -> sql.Composable:
+def _zone_of_parcel(area: AnalysisArea | None) -> sql.Composable:
+    """The overlay of the whole comuna (``area`` None), or of a small area's parcels."""
     if area is None:
         return sql.SQL(SQL["zone_of_parcel"]).format(
             pieza_en_area=sql.SQL("true"), caja_pequena=sql.SQL("true"))
-    box = (sql.SQL("p.geom && (SELECT ST_SetSRID(ST_Extent(a.geom)::geometry, {}) "
-                   "FROM analysis_area AS a)").format(sql.Literal(STORAGE_SRID))
-           if small else sql.SQL("true"))
     return sql.SQL(SQL["zone_of_parcel"]).format(
-        pieza_en_area=area_condition(area, "z.geom"), caja_pequena=box)
+        pieza_en_area=area_condition(area, "z.geom"), caja_pequena=area_box("p.geom"))
 
 
 def _is_small(area: AnalysisArea) -> bool:
@@ -141,4 +130,4 @@ def _is_small(area: AnalysisArea) -> bool:
     return (x1 - x0) * (y1 - y0) <= SMALL_AREA_M2
 
 
-__all__ = ["SMALL_AREA_M2", "ensure_parcel_zones", "parcel_zone_query", "parcel_zones"]
+__all__ = ["SMALL_AREA_M2", "ensure_parcel_zones", "parcel_zone_query"]

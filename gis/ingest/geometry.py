@@ -120,15 +120,12 @@ def check_geometries(wkb: np.ndarray | pa.Array, kind: GeometryKind, src_crs: CR
         geoms[has_z] = shapely.force_2d(geoms[has_z])
         repaired["se descartó la coordenada Z (altura)"] = has_z
 
-    points, index = shapely.get_coordinates(geoms[slow], return_index=True)
-    not_finite[np.flatnonzero(slow)[np.unique(index[~np.isfinite(points).all(axis=1)])]] = True
+    not_finite[_non_finite(geoms, slow)] = True
     reject("coordenadas no finitas (NaN o infinito)", not_finite)
 
     slow &= ok
     geoms[slow] = to_storage(geoms[slow], src_crs, area)
-    points, index = shapely.get_coordinates(geoms[slow], return_index=True)
-    untransformable[np.flatnonzero(slow)[np.unique(
-        index[~np.isfinite(points).all(axis=1)])]] = True
+    untransformable[_non_finite(geoms, slow)] = True
     untransformable &= ok
 
     # A bounding-box test: robust on invalid geometries, and the work area is a box.
@@ -157,6 +154,12 @@ def check_geometries(wkb: np.ndarray | pa.Array, kind: GeometryKind, src_crs: CR
         result.wkb = np.full(n, None, dtype=object)
         result.wkb[unchanged] = raw[unchanged]
     return result
+
+
+def _non_finite(geoms: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Indices of the geometries selected by ``mask`` with a non-finite coordinate."""
+    points, index = shapely.get_coordinates(geoms[mask], return_index=True)
+    return np.flatnonzero(mask)[np.unique(index[~np.isfinite(points).all(axis=1)])]
 
 
 def _swapped(values: pa.Array, outside: np.ndarray,

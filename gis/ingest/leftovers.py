@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from gis.database import connect
+from gis.ingest.load import LAYER_LOCK_KEY
 from gis.schema import STAGING_SCHEMA
 from gis.settings import Settings
 from layers import REGISTRY
@@ -175,7 +176,7 @@ def _staging_tables(conn: psycopg.Connection, layer: str | None = None) -> list[
 
 def _try_lock(conn: psycopg.Connection, layer: str) -> bool:
     """The layer's load lock (see :func:`gis.ingest.load.lock_layer`), if free."""
-    row = conn.execute("SELECT pg_try_advisory_xact_lock(hashtext('secplac.layer.' || %s))",
+    row = conn.execute(f"SELECT pg_try_advisory_xact_lock({LAYER_LOCK_KEY})",
                        (layer,)).fetchone()
     return bool(row and row[0])
 

@@ -27,6 +27,10 @@ from layers.base import VectorLayer
 CHANGE_CHANNEL = "secplac_layer_changed"
 """NOTIFY channel told the name of every layer that got a new version."""
 
+LAYER_LOCK_KEY = "hashtext('secplac.layer.' || %s)"
+"""SQL of the advisory-lock key of a layer (its name the parameter), shared by every
+writer of a layer: loads, the leftovers check and the project registry."""
+
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
@@ -51,7 +55,7 @@ def lock_layer(conn: psycopg.Connection, layer: str) -> int:
     otherwise find that file still under its partial name, take it for the leftover of
     a killed load (:func:`gis.ingest.leftovers.clean_layer`) and move it away. So call it
     on a connection of the load's own, closed when the load ends (never a pooled one)."""
-    conn.execute("SELECT pg_advisory_lock(hashtext('secplac.layer.' || %s))", (layer,))
+    conn.execute(f"SELECT pg_advisory_lock({LAYER_LOCK_KEY})", (layer,))
     row = conn.execute(
         "SELECT coalesce(max(version), 0) + 1 FROM catalog.layer_versions WHERE layer = %s",
         (layer,),

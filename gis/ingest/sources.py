@@ -11,7 +11,7 @@ import json
 import struct
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,8 @@ VECTOR_SUFFIXES = {
     ".parquet": "GeoParquet", ".geoparquet": "GeoParquet", ".csv": "CSV",
 }
 RASTER_SUFFIXES = {".tif", ".tiff"}
+SHX_HEADER, DBF_HEADER = 100, 8
+"""Bytes read from a Shapefile's .shx and .dbf to compare their record counts."""
 
 CSV_WKT_COLUMNS = ("wkt", "geom", "geometry", "geometria", "geometría", "the_geom")
 CSV_X_COLUMNS = ("lon", "long", "longitud", "longitude", "x", "este", "easting")
@@ -161,20 +163,15 @@ def _check_shapefile_parts(path: Path) -> None:
             hint="Un Shapefile son varios archivos (.shp, .shx, .dbf, .prj, .cpg) con el "
             "mismo nombre en la misma carpeta; copie todos o envíelos en un .zip.",
         )
-
-    def head(ext: str, size: int) -> bytes:
-        with open(parts[ext], "rb") as fh:
-            return fh.read(size)
-
-    _check_record_counts(path.name, head)
+    with open(parts[".shx"], "rb") as shx, open(parts[".dbf"], "rb") as dbf:
+        _check_record_counts(path.name, shx.read(SHX_HEADER), dbf.read(DBF_HEADER))
 
 
-def _check_record_counts(name: str, head: Callable[[str, int], bytes]) -> None:
+def _check_record_counts(name: str, shx: bytes, dbf: bytes) -> None:
     """The index (.shx) and the attribute table (.dbf) of a Shapefile count the same
     records: otherwise GDAL silently reads the shorter of the two, pairing or dropping
-    geometries and attributes. ``head(ext, n)`` gives the first bytes of a part."""
-    shx, dbf = head(".shx", 100), head(".dbf", 8)
-    if len(shx) < 100 or len(dbf) < 8:
+    geometries and attributes. ``shx`` and ``dbf``: the first bytes of each part."""
+    if len(shx) < SHX_HEADER or len(dbf) < DBF_HEADER:
         raise IngestError(f"El Shapefile «{name}» está dañado: su .shx o su .dbf está "
                           "incompleto.", hint="Vuelva a exportar la capa desde su SIG.")
     shapes = (struct.unpack(">i", shx[24:28])[0] * 2 - 100) // 8
@@ -204,9 +201,7 @@ def _check_json_keys(path: Path) -> None:
 
 def _zipped_shapefile(path: Path) -> str:
     try:
-        check_zip(path, path.name)
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
+        names = [member.filename for member in check_zip(path, path.name)]
     except zipfile.BadZipFile:
         raise IngestError(f"«{path.name}» no es un ZIP válido (¿está truncado?).") from None
     except UnsafeArchiveError as exc:
@@ -218,17 +213,13 @@ def _zipped_shapefile(path: Path) -> str:
             f"contiene {len(shps)}."
         )
     stem = shps[0][:-4].lower()
-    have = {n.lower()[len(stem):] for n in names if n.lower().startswith(stem)}
-    missing = [e for e in (".shx", ".dbf") if e not in have]
+    parts = {n.lower()[len(stem):]: n for n in names if n.lower().startswith(stem)}
+    missing = [e for e in (".shx", ".dbf") if e not in parts]
     if missing:
         raise IngestError(f"Al Shapefile dentro de «{path.name}» le falta {', '.join(missing)}.")
-    parts = {n.lower()[len(stem):]: n for n in names if n.lower().startswith(stem)}
-
-    def head(ext: str, size: int) -> bytes:
-        with zipfile.ZipFile(path) as zf, zf.open(parts[ext]) as fh:
-            return fh.read(size)
-
-    _check_record_counts(shps[0], head)
+    with (zipfile.ZipFile(path) as zf, zf.open(parts[".shx"]) as shx,
+          zf.open(parts[".dbf"]) as dbf):
+        _check_record_counts(shps[0], shx.read(SHX_HEADER), dbf.read(DBF_HEADER))
     return f"/vsizip/{path}/{shps[0]}"
 
 

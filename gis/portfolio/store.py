@@ -38,7 +38,7 @@ from gis.errors import (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
-from gis.ingest.load import Provenance, record_version
+from gis.ingest.load import LAYER_LOCK_KEY, Provenance, record_version
 from gis.portfolio.record import AMOUNTS, DERIVED_FIELDS, INPUT_FIELDS, Project, ProjectInputError
 from gis.proposals.geojson import to_lonlat_geojson
 from gis.settings import Settings
@@ -290,8 +290,7 @@ def _actor(user: User | str | None) -> str:
 
 def _lock_layer(conn: psycopg.Connection) -> None:
     """Serialise registry writes with loads of the projects layer."""
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext('secplac.layer.' || %s))",
-                 (LAYER.name,))
+    conn.execute(f"SELECT pg_advisory_xact_lock({LAYER_LOCK_KEY})", (LAYER.name,))
 
 
 def _lock_for_write(conn: psycopg.Connection, codigo: str, if_match: str | None

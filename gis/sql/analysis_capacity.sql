@@ -1,6 +1,6 @@
 -- Zoning capacity (cabida, gis/analysis/capacity.py) of each parcel under the norms of
--- its PRC zone. Reads the parcels with their zones (parcel_zone of
--- analysis_parcel_zones.sql, a table or a subquery, whose lot area "lote" is
+-- its PRC zone. Reads the parcels with their zones (the parcel_zone subquery of
+-- analysis_parcel_zones.sql, whose lot area "lote" is
 -- gis.analysis.capacity.lot_area_sql). {zoning}: the version's table; {cabida}: the
 -- capacity columns of gis.analysis.capacity.cabida_sql, shared with the proposal impact
 -- (gis/sql/proposal_impact.sql).

@@ -1,6 +1,6 @@
 -- Land-use compliance (gis/analysis/compliance.py): each parcel's current use (its SII
 -- destino's OGUC class) against the uses of its PRC zone. Reads the parcels with their
--- zones (parcel_zone of analysis_parcel_zones.sql, a table or a subquery). {zoning}: the
+-- zones (the parcel_zone subquery of analysis_parcel_zones.sql). {zoning}: the
 -- zoning version's table. The rule mirrors
 -- gis.analysis.compliance.conformity (prohibited wins over permitted).
 

@@ -9,9 +9,9 @@
 -- parcel counts its whole area without cutting it. The piece comes first in ST_Covers /
 -- ST_Intersects so that PostGIS prepares it once for all its parcels, and OFFSET 0 keeps
 -- the areas computed in that order (not after sorting by parcel).
--- {pieza_en_area}: only the pieces meeting the area; {caja_pequena}: for a small area (a
+-- pieza_en_area: only the pieces meeting the area; caja_pequena: for a small area (a
 -- parcel's report) only the parcels in the area's box, not every parcel of the pieces it
--- touches (both ``true`` for the whole comuna).
+-- touches (both true for the whole comuna).
 WITH hits AS (
     SELECT x.fid, z.codigo, sum(x.a) AS a
     FROM zone_pieces AS z
@@ -58,9 +58,3 @@ FROM layers.parcels AS p
 CROSS JOIN LATERAL (SELECT ST_PointOnSurface(p.geom) AS pt, ST_Area(p.geom) AS area) AS s
 LEFT JOIN {zones} AS z ON z.fid = p.fid
 WHERE {en_area}
-
--- name: parcel_zone_table
--- The parcels of the area with their zones kept, for the summaries that read them twice.
-DROP TABLE IF EXISTS pg_temp.parcel_zone;
-CREATE TEMP TABLE parcel_zone ON COMMIT DROP AS {parcel_zone};
-ANALYZE parcel_zone

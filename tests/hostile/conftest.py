@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from gis.demo.load import DEMO_FILES
-from gis.ingest import IngestOptions, ingest
+from bench.common import load_demo_layers
 from gis.settings import Settings
 from tests.api.conftest import app, server  # noqa: F401  (fixtures over api_settings)
 from tests.conftest import reset_database
@@ -19,10 +18,7 @@ LAYERS = ("comunas", "urban_limit", "zoning")
 @pytest.fixture(scope="package")
 def api_settings(base_settings: Settings, demo_raw, tmp_path_factory) -> Settings:  # type: ignore[no-untyped-def]
     reset_database(base_settings)
-    settings = base_settings.model_copy(
-        update={"processed_dir": tmp_path_factory.mktemp("hostile-api-processed")})
-    for demo_file in DEMO_FILES:
-        if demo_file.layer in LAYERS:
-            ingest(settings, demo_file.layer, demo_raw / demo_file.path,
-                   IngestOptions(crs=demo_file.crs))
+    settings = base_settings.model_copy(update={
+        "processed_dir": tmp_path_factory.mktemp("hostile-api-processed"), "raw_dir": demo_raw})
+    load_demo_layers(settings, LAYERS)
     return settings

@@ -15,7 +15,7 @@ import psycopg
 
 from gis.ingest import IngestError, IngestReport
 from gis.settings import Settings
-from tests.hostile.corpus import Case
+from tests.hostile.corpus import ORIGIN_LONLAT, Case
 
 CODE = "MUN-2026-971"
 """The project the hostile edits and attachments are aimed at."""
@@ -26,11 +26,22 @@ REPAIRED_CODE = "MUN-2026-973"
 TITLE = "Proyecto de prueba de entradas hostiles"
 
 
+def project_fields(code: str = CODE) -> dict[str, Any]:
+    """A project's fields but its geometry."""
+    return {"codigo": code, "nombre": TITLE, "sector": "áreas verdes", "etapa": "diseño"}
+
+
+def target_project() -> dict[str, Any]:
+    """The project :data:`CODE` (a point at the corpus's origin), as ``POST /proyectos``
+    creates it."""
+    return {**project_fields(), "geometria": {"type": "Point",
+                                              "coordinates": list(ORIGIN_LONLAT)}}
+
+
 def project_body(geometry: bytes, code: str = CODE) -> bytes:
     """A project's JSON body with ``geometry`` (JSON text, possibly malformed) as its
     ``geometria``."""
-    fields = json.dumps({"codigo": code, "nombre": TITLE, "sector": "áreas verdes",
-                         "etapa": "diseño"}).encode()
+    fields = json.dumps(project_fields(code)).encode()
     return fields[:-1] + b', "geometria": ' + geometry + b"}"
 
 
@@ -98,23 +109,25 @@ def api_problem(case: Case, status: int, answer: Any,
     return None
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+def query(settings: Settings, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (as :func:`tests.conftest.query`, which the benchmark cannot
+    import: that module sets up the test session)."""
     with psycopg.connect(settings.database_url or "") as conn:
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
 
 def ingest_state(settings: Settings) -> tuple[Any, ...]:
     """Everything a refused load must leave as it was: versions, revisions, the zones,
     the tables, the processed files and the audit log."""
-    versions = _query(settings, "SELECT layer, version, valid_to, feature_count "
-                                "FROM catalog.layer_versions ORDER BY layer, version")
-    revisions = _query(settings, "SELECT layer, revision FROM catalog.layer_revisions "
-                                 "ORDER BY layer")
-    zones = _query(settings, "SELECT count(*), md5(string_agg(codigo || "
-                             "md5(ST_AsBinary(geom)), ',' ORDER BY fid)) FROM layers.zoning")
-    tables = _query(settings, "SELECT schemaname, tablename FROM pg_tables WHERE schemaname "
-                              "IN ('layers', 'history', 'staging') ORDER BY 1, 2")
-    audit = _query(settings, "SELECT count(*) FROM audit.log")
+    versions = query(settings, "SELECT layer, version, valid_to, feature_count "
+                               "FROM catalog.layer_versions ORDER BY layer, version")
+    revisions = query(settings, "SELECT layer, revision FROM catalog.layer_revisions "
+                                "ORDER BY layer")
+    zones = query(settings, "SELECT count(*), md5(string_agg(codigo || "
+                            "md5(ST_AsBinary(geom)), ',' ORDER BY fid)) FROM layers.zoning")
+    tables = query(settings, "SELECT schemaname, tablename FROM pg_tables WHERE schemaname "
+                             "IN ('layers', 'history', 'staging') ORDER BY 1, 2")
+    audit = query(settings, "SELECT count(*) FROM audit.log")
     files = sorted(str(p.relative_to(settings.processed_dir))
                    for p in settings.processed_dir.rglob("*"))
     return versions, revisions, zones, tables, audit, files
@@ -144,10 +157,10 @@ API_STATE = {
 
 def api_state(settings: Settings) -> dict[str, Any]:
     """What a refused API write must leave as it was (the audit log: its accepted writes)."""
-    return {k: _query(settings, sql) for k, sql in API_STATE.items()}
+    return {k: query(settings, sql) for k, sql in API_STATE.items()}
 
 
 def refusals(settings: Settings) -> list[tuple[Any, ...]]:
     """``(action, detail)`` of the refused writes in the audit log, oldest first."""
-    return _query(settings, "SELECT action, detail FROM audit.log WHERE outcome = "
-                            "'rechazado' ORDER BY id")
+    return query(settings, "SELECT action, detail FROM audit.log WHERE outcome = "
+                           "'rechazado' ORDER BY id")

@@ -28,6 +28,7 @@ from tests.hostile.paths import (
     change_body,
     project_body,
     refusals,
+    target_project,
 )
 
 
@@ -40,9 +41,7 @@ def http(server: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def project(http: httpx.Client, tokens: dict[str, str]) -> Iterator[str]:  # noqa: F811
-    body = {"codigo": CODE, "nombre": TITLE, "sector": "áreas verdes", "etapa": "diseño",
-            "geometria": {"type": "Point", "coordinates": list(ORIGIN_LONLAT)}}
-    created = http.post("/proyectos", json=body, headers=auth(tokens, "editora"))
+    created = http.post("/proyectos", json=target_project(), headers=auth(tokens, "editora"))
     assert created.status_code == 201, created.text
     yield CODE
     etag = http.get(f"/proyectos/{CODE}").headers["ETag"]
